@@ -1,0 +1,51 @@
+# pulsar-functions-worker — developer entry points. See README.md.
+SHELL := /bin/bash
+GO ?= go
+BIN := bin/pulsar-functions-worker
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -s -w -X github.com/pulsar-functions-worker/pulsar-functions-worker/internal/version.Version=$(VERSION)
+CONFIG ?= etc/pulsar/functions_worker.yml
+
+.PHONY: all build test unit run check-config pulsar-fetch pulsar-up pulsar-down proto fmt vet clean
+
+all: build
+
+build:
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/pulsar-functions-worker
+
+# The whole suite: fetches and starts one Pulsar standalone for the run, shares it with
+# every package's tests through PULSAR_* variables, and stops it at the end.
+test:
+	./scripts/test.sh
+
+# Unit tests only (no Pulsar).
+unit:
+	$(GO) test -short ./...
+
+# Build, bring up a local standalone (unless PULSAR_SERVICE_URL names a broker), run the worker.
+run: build
+	./scripts/run.sh $(CONFIG)
+
+check-config: build
+	$(BIN) check-config --config $(CONFIG)
+
+pulsar-fetch:
+	./scripts/pulsar.sh fetch
+
+pulsar-up:
+	@./scripts/pulsar.sh up
+
+pulsar-down:
+	@./scripts/pulsar.sh down
+
+proto:
+	./scripts/proto.sh
+
+fmt:
+	gofmt -l -w .
+
+vet:
+	$(GO) vet ./...
+
+clean:
+	rm -rf bin dist
