@@ -1,0 +1,181 @@
+// Package harness starts the real things end-to-end tests need: it finds the
+// Pulsar standalone that `make test` started (PULSAR_* variables), builds and
+// runs our worker binary as separate processes, and cleans up after each test.
+package harness
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// Pulsar is the standalone the tests share.
+type Pulsar struct {
+	Home          string // PULSAR_HOME, the unpacked distribution
+	ServiceURL    string // pulsar://...
+	WebServiceURL string // http://...
+}
+
+// RequirePulsar returns the shared standalone. Without one the test is
+// skipped locally, saying why, and fails under CI=true: nothing skips
+// silently in CI.
+func RequirePulsar(t testing.TB) Pulsar {
+	t.Helper()
+	p := Pulsar{
+		Home:          os.Getenv("PULSAR_HOME"),
+		ServiceURL:    os.Getenv("PULSAR_SERVICE_URL"),
+		WebServiceURL: os.Getenv("PULSAR_WEB_SERVICE_URL"),
+	}
+	if p.ServiceURL == "" || p.WebServiceURL == "" {
+		unavailable(t, "no Pulsar standalone: PULSAR_SERVICE_URL/PULSAR_WEB_SERVICE_URL unset (run `make test`, or `eval \"$(make -s pulsar-up)\"` first)")
+	}
+	resp, err := http.Get(p.WebServiceURL + "/admin/v2/clusters")
+	if err != nil {
+		unavailable(t, fmt.Sprintf("Pulsar standalone at %s does not answer: %v", p.WebServiceURL, err))
+	}
+	resp.Body.Close()
+	return p
+}
+
+func unavailable(t testing.TB, why string) {
+	t.Helper()
+	if os.Getenv("CI") == "true" {
+		t.Fatalf("CI=true: %s", why)
+	}
+	t.Skip(why)
+}
+
+// Admin calls the broker's admin REST API; it fails the test on transport
+// errors and returns the status and body.
+func (p Pulsar) Admin(t testing.TB, method, path string, body any) (int, []byte) {
+	t.Helper()
+	return Do(t, method, p.WebServiceURL+path, body)
+}
+
+// Do sends a JSON request and returns the status and body.
+func Do(t testing.TB, method, url string, body any) (int, []byte) {
+	t.Helper()
+	var r io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			t.Fatalf("marshal %T: %v", body, err)
+		}
+		r = bytes.NewReader(b)
+	}
+	req, err := http.NewRequest(method, url, r)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, url, err)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, url, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, b
+}
+
+// UniqueName returns a name no other test run uses, for namespaces and topics.
+func UniqueName(prefix string) string {
+	return fmt.Sprintf("%s-%d-%04x", prefix, time.Now().Unix()%100000, rand.IntN(0x10000))
+}
+
+// FreePort returns a loopback TCP port nobody listens on right now.
+func FreePort(t testing.TB) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("find free port: %v", err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// Eventually polls cond until it returns nil or the timeout passes, then
+// fails with cond's last error.
+func Eventually(t testing.TB, timeout time.Duration, what string, cond func() error) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		err := cond()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after %s, %s: %v", timeout, what, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+var (
+	buildOnce sync.Once
+	binPath   string
+	buildErr  error
+)
+
+// WorkerBinary builds cmd/pulsar-functions-worker once per test process (or
+// uses PFW_BIN) and returns its path.
+func WorkerBinary(t testing.TB) string {
+	t.Helper()
+	if p := os.Getenv("PFW_BIN"); p != "" {
+		return p
+	}
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "pfw-bin-")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "pulsar-functions-worker")
+		cmd := exec.Command("go", "build", "-o", binPath, "./cmd/pulsar-functions-worker")
+		cmd.Dir = RepoRoot(t)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatalf("build worker: %v", buildErr)
+	}
+	return binPath
+}
+
+// RepoRoot is the directory holding go.mod.
+func RepoRoot(t testing.TB) string {
+	t.Helper()
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Dir(filepath.Dir(filepath.Dir(file)))
+}
+
+// WithTimeout is context.WithTimeout tied to the test's cleanup.
+func WithTimeout(t testing.TB, d time.Duration) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// trimLog keeps the end of a long log for failure messages.
+func trimLog(b []byte, max int) string {
+	s := string(b)
+	if len(s) > max {
+		s = "...\n" + s[len(s)-max:]
+	}
+	return strings.TrimRight(s, "\n")
+}

@@ -1,0 +1,173 @@
+package harness
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"testing"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Worker is one pulsar-functions-worker process started by a test.
+type Worker struct {
+	ID         string
+	Port       int
+	ConfigPath string
+	LogPath    string
+	cmd        *exec.Cmd
+	done       chan struct{}
+	exitErr    error
+	t          testing.TB
+}
+
+// WorkerConfig writes a functions_worker.yml for one test worker: its own
+// workerId and port, the shared standalone, and the given overrides.
+func WorkerConfig(t testing.TB, p Pulsar, id string, port int, overrides map[string]any) string {
+	t.Helper()
+	cfg := map[string]any{
+		"workerId":                 id,
+		"workerHostname":           "127.0.0.1",
+		"workerPort":               port,
+		"workerPortTls":            nil,
+		"pulsarServiceUrl":         p.ServiceURL,
+		"pulsarWebServiceUrl":      p.WebServiceURL,
+		"pulsarFunctionsCluster":   "standalone",
+		"pulsarFunctionsNamespace": "public/functions",
+		"downloadDirectory":        filepath.Join(t.TempDir(), "download"),
+		"logLevel":                 "debug",
+	}
+	for k, v := range overrides {
+		cfg[k] = v
+	}
+	b, err := yaml.Marshal(cfg)
+	if err != nil {
+		t.Fatalf("marshal worker config: %v", err)
+	}
+	path := filepath.Join(t.TempDir(), id+".yml")
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatalf("write worker config: %v", err)
+	}
+	return path
+}
+
+// StartWorker runs the worker binary with config and stops it (SIGKILL if it
+// must) when the test ends. It does not wait for readiness.
+func StartWorker(t testing.TB, id string, port int, config string, env ...string) *Worker {
+	t.Helper()
+	logPath := filepath.Join(t.TempDir(), id+".log")
+	logf, err := os.Create(logPath)
+	if err != nil {
+		t.Fatalf("create worker log: %v", err)
+	}
+	cmd := exec.Command(WorkerBinary(t), "run", "--config", config)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.Env = append(os.Environ(), env...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start worker %s: %v", id, err)
+	}
+	w := &Worker{ID: id, Port: port, ConfigPath: config, LogPath: logPath, cmd: cmd, done: make(chan struct{}), t: t}
+	go func() {
+		w.exitErr = cmd.Wait()
+		logf.Close()
+		close(w.done)
+	}()
+	t.Cleanup(func() {
+		if w.Running() {
+			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			<-w.done
+		}
+		if t.Failed() {
+			b, _ := os.ReadFile(logPath)
+			t.Logf("log of worker %s:\n%s", id, trimLog(b, 6000))
+		}
+	})
+	return w
+}
+
+// URL is the worker's base URL.
+func (w *Worker) URL() string { return "http://127.0.0.1:" + strconv.Itoa(w.Port) }
+
+// Running reports whether the process has not exited.
+func (w *Worker) Running() bool {
+	select {
+	case <-w.done:
+		return false
+	default:
+		return true
+	}
+}
+
+// WaitReady waits until /initialized answers true.
+func (w *Worker) WaitReady(timeout time.Duration) {
+	w.t.Helper()
+	Eventually(w.t, timeout, "worker "+w.ID+" initialized", func() error {
+		if !w.Running() {
+			return fmt.Errorf("worker exited: %v", w.exitErr)
+		}
+		resp, err := http.Get(w.URL() + "/initialized")
+		if err != nil {
+			return err
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("/initialized: %s", resp.Status)
+		}
+		return nil
+	})
+}
+
+// GetJSON GETs path from the worker and decodes a 200 answer into v.
+func (w *Worker) GetJSON(path string, v any) error {
+	resp, err := http.Get(w.URL() + path)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		var e struct{ Reason string }
+		_ = json.NewDecoder(resp.Body).Decode(&e)
+		return fmt.Errorf("GET %s: %s %s", path, resp.Status, e.Reason)
+	}
+	return json.NewDecoder(resp.Body).Decode(v)
+}
+
+// Signal sends sig to the worker process.
+func (w *Worker) Signal(sig syscall.Signal) {
+	w.t.Helper()
+	if err := w.cmd.Process.Signal(sig); err != nil {
+		w.t.Fatalf("signal %v to worker %s: %v", sig, w.ID, err)
+	}
+}
+
+// Wait waits for the process to exit and returns its exit code (-1 when
+// killed by a signal).
+func (w *Worker) Wait(timeout time.Duration) (int, error) {
+	select {
+	case <-w.done:
+	case <-time.After(timeout):
+		return 0, fmt.Errorf("worker %s still running after %s", w.ID, timeout)
+	}
+	var ee *exec.ExitError
+	if errors.As(w.exitErr, &ee) {
+		return ee.ExitCode(), nil
+	}
+	if w.exitErr != nil {
+		return 0, w.exitErr
+	}
+	return 0, nil
+}
+
+// Log returns what the worker has logged so far.
+func (w *Worker) Log() string {
+	b, _ := os.ReadFile(w.LogPath)
+	return string(b)
+}
