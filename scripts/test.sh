@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# scripts/test.sh — the whole test suite (`make test`) against one Pulsar standalone.
+#
+#   scripts/test.sh                       go test -count=1 -timeout 40m ./...
+#   scripts/test.sh -run TestX ./test/... go test -count=1 -timeout 40m -run TestX ./test/...
+#
+# Builds bin/pulsar-functions-worker, starts a standalone (scripts/pulsar.sh up), runs go test with
+# PULSAR_HOME, PULSAR_SERVICE_URL, PULSAR_WEB_SERVICE_URL and PFW_PYTHON in the environment (and
+# whatever else the caller set, e.g. CI=true or PFW_PULSAR_STREAM_STORAGE=1), and always stops the
+# standalone on exit, also on failure or Ctrl-C. Arguments replace the default package list; as go
+# test's flags are last-one-wins, `-timeout`/`-count` given here override the defaults too.
+# Exits with go test's status.
+set -euo pipefail
+
+# shellcheck source=scripts/lib/common.sh
+source "$(dirname -- "${BASH_SOURCE[0]}")/lib/common.sh"
+PFW_LOG_PREFIX=test.sh
+cd "$PFW_REPO_ROOT"
+
+started=$(pfw_now)
+
+# shellcheck disable=SC2317 # called through the EXIT trap
+on_exit() {
+	local status=$?
+	trap - EXIT INT TERM
+	"$PFW_REPO_ROOT/scripts/pulsar.sh" down || pfw_log "warning: scripts/pulsar.sh down failed"
+	pfw_log "exit status $status, total time $(($(pfw_now) - started)) s"
+	exit "$status"
+}
+trap on_exit EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# Build first: a compile error should not wait for Pulsar to start.
+pfw_log "building bin/pulsar-functions-worker"
+"${MAKE:-make}" --no-print-directory build
+
+# Not `eval "$(...)"` directly: that would hide a failing `up` behind eval's own status 0.
+exports=$("$PFW_REPO_ROOT/scripts/pulsar.sh" up)
+eval "$exports"
+pfw_log "Pulsar: $PULSAR_SERVICE_URL, $PULSAR_WEB_SERVICE_URL (PULSAR_HOME=$PULSAR_HOME)"
+
+if (($# == 0)); then
+	set -- ./...
+fi
+pfw_log "go test -count=1 -timeout 40m $*"
+status=0
+go test -count=1 -timeout 40m "$@" || status=$?
+exit "$status"
