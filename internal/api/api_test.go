@@ -32,7 +32,9 @@ func (f fakeWorker) IsLeader() bool    { return f.leader }
 func (f fakeWorker) Members(context.Context) ([]cluster.WorkerInfo, error) {
 	return f.members, nil
 }
-func (f fakeWorker) Leader(context.Context) (cluster.WorkerInfo, error) { return f.leaderInfo, f.leaderErr }
+func (f fakeWorker) Leader(context.Context) (cluster.WorkerInfo, error) {
+	return f.leaderInfo, f.leaderErr
+}
 func (f fakeWorker) Assignments(context.Context) (map[string][]string, error) {
 	return nil, nil
 }
@@ -44,8 +46,8 @@ func (denyGuard) IsSuperUser(context.Context, string, *http.Request) (bool, erro
 func TestEndpoints(t *testing.T) {
 	ready := fakeWorker{
 		initialized: true, leader: true,
-		members:    []cluster.WorkerInfo{{"w1", "host-1", 6750}, {"w2", "host-2", 6750}},
-		leaderInfo: cluster.WorkerInfo{"w1", "host-1", 6750},
+		members:    []cluster.WorkerInfo{{WorkerID: "w1", WorkerHostname: "host-1", Port: 6750}, {WorkerID: "w2", WorkerHostname: "host-2", Port: 6750}},
+		leaderInfo: cluster.WorkerInfo{WorkerID: "w1", WorkerHostname: "host-1", Port: 6750},
 	}
 	tests := []struct {
 		name, path string

@@ -29,6 +29,30 @@ type MissingClusterError struct {
 	NamespaceClusters  []string
 	TenantClusters     []string // the tenant's allowed clusters
 	TenantLacksCluster bool
+	// AllowedClusters is the namespace's allowed clusters, when they too
+	// must change to take the wanted replication clusters.
+	AllowedClusters []string
+}
+
+// wantClusters is the repaired replication cluster list.
+func (e *MissingClusterError) wantClusters() []string {
+	return appendMissing(e.NamespaceClusters, e.Cluster)
+}
+
+// wantAllowed is the namespace's repaired allowed cluster list, or nil when
+// it needs no change.
+func (e *MissingClusterError) wantAllowed() []string {
+	if len(e.AllowedClusters) == 0 {
+		return nil
+	}
+	out := e.AllowedClusters
+	for _, c := range e.wantClusters() {
+		out = appendMissing(out, c)
+	}
+	if len(out) == len(e.AllowedClusters) {
+		return nil
+	}
+	return out
 }
 
 func (e *MissingClusterError) Error() string {
@@ -42,8 +66,12 @@ func (e *MissingClusterError) Error() string {
 		fmt.Fprintf(&b, "\n  bin/pulsar-admin tenants update %s --allowed-clusters %s", tenant,
 			strings.Join(appendMissing(e.TenantClusters, e.Cluster), ","))
 	}
+	if allowed := e.wantAllowed(); allowed != nil {
+		fmt.Fprintf(&b, "\n  bin/pulsar-admin namespaces set-allowed-clusters %s --clusters %s", e.Namespace,
+			strings.Join(allowed, ","))
+	}
 	fmt.Fprintf(&b, "\n  bin/pulsar-admin namespaces set-clusters %s --clusters %s", e.Namespace,
-		strings.Join(appendMissing(e.NamespaceClusters, e.Cluster), ","))
+		strings.Join(e.wantClusters(), ","))
 	b.WriteString("\nor set addFunctionsClusterToNamespace: true in functions_worker.yml to let the worker add it.")
 	return b.String()
 }
@@ -64,7 +92,10 @@ type namespacePolicies struct {
 		SizeMB  int `json:"retentionSizeInMB"`
 	} `json:"retention_policies"`
 	ReplicationClusters []string `json:"replication_clusters"`
-	InactiveTopic       struct {
+	// AllowedClusters (namespace level, Pulsar 3.3+) must hold every
+	// replication cluster; the broker defaults it to its own cluster.
+	AllowedClusters []string `json:"allowed_clusters,omitempty"`
+	InactiveTopic   struct {
 		DeleteMode      *string `json:"inactiveTopicDeleteMode"`
 		MaxInactiveSecs int     `json:"maxInactiveDurationSeconds"`
 		DeleteInactive  bool    `json:"deleteWhileInactive"`
@@ -134,6 +165,7 @@ func (b *Broker) EnsureFunctionsNamespace(ctx context.Context, s NamespaceSpec) 
 		Namespace: s.Namespace, Cluster: s.Cluster,
 		NamespaceClusters: pol.ReplicationClusters, TenantClusters: td.AllowedClusters,
 		TenantLacksCluster: len(td.AllowedClusters) > 0 && !slices.Contains(td.AllowedClusters, s.Cluster),
+		AllowedClusters:    pol.AllowedClusters,
 	}
 	if !s.AddMissingCluster {
 		return missing
@@ -145,7 +177,12 @@ func (b *Broker) EnsureFunctionsNamespace(ctx context.Context, s NamespaceSpec) 
 			return fmt.Errorf("add cluster %s to tenant %s: %w", s.Cluster, tenant, err)
 		}
 	}
-	want := appendMissing(pol.ReplicationClusters, s.Cluster)
+	if allowed := missing.wantAllowed(); allowed != nil {
+		if err := b.rest.PostWithContext(ctx, "/admin/v2/namespaces/"+s.Namespace+"/allowedClusters", allowed); err != nil {
+			return fmt.Errorf("set allowed clusters of namespace %s to %v: %w", s.Namespace, allowed, err)
+		}
+	}
+	want := missing.wantClusters()
 	if err := b.rest.PostWithContext(ctx, "/admin/v2/namespaces/"+s.Namespace+"/replication", want); err != nil {
 		return fmt.Errorf("set clusters of namespace %s to %v: %w", s.Namespace, want, err)
 	}
@@ -183,11 +220,17 @@ func (b *Broker) EnsureSubscription(ctx context.Context, topic, sub string) erro
 	if slices.Contains(subs, sub) {
 		return nil
 	}
-	if err := b.Admin.Subscriptions().CreateWithContext(ctx, *tn, sub, utils.Earliest); err != nil &&
-		StatusCode(err) != http.StatusConflict {
-		return fmt.Errorf("create subscription %s on %s: %w", sub, topic, err)
+	err = b.Admin.Subscriptions().CreateWithContext(ctx, *tn, sub, utils.Earliest)
+	if err == nil {
+		return nil
 	}
-	return nil
+	// Another worker starting at the same time may have created it (and
+	// joined) between our list and create: the broker then answers 409, or
+	// 412 when it tries to reset the busy subscription. Trust a fresh list.
+	if subs, lerr := b.Admin.Subscriptions().ListWithContext(ctx, *tn); lerr == nil && slices.Contains(subs, sub) {
+		return nil
+	}
+	return fmt.Errorf("create subscription %s on %s: %w", sub, topic, err)
 }
 
 // TopicStats returns the broker's stats of a topic.

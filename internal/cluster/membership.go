@@ -43,6 +43,7 @@ type Membership struct {
 	stats   StatsReader
 	log     *slog.Logger
 	leader  atomic.Bool
+	events  atomic.Uint64 // active-consumer events received
 	changes chan bool
 
 	mu       sync.Mutex
@@ -72,14 +73,45 @@ func Join(ctx context.Context, sub Subscriber, stats StatsReader, topic string, 
 	m.consumer = c
 	m.mu.Unlock()
 	log.Info("joined cluster", "topic", topic, "worker", self.String())
+	// pulsar-client-go registers the consumer only after the subscribe
+	// answer, so it drops the broker's first active-consumer event: learn
+	// the initial state from the broker's stats instead.
+	if err := m.Reconcile(ctx); err != nil {
+		log.Warn("read initial leader", "err", err)
+	}
 	return m, nil
 }
 
 // listener turns the broker's active-consumer-change events into leadership.
 type listener struct{ m *Membership }
 
-func (l listener) BecameActive(pulsar.Consumer, string, int32)   { l.m.setLeader(true) }
-func (l listener) BecameInactive(pulsar.Consumer, string, int32) { l.m.setLeader(false) }
+func (l listener) BecameActive(pulsar.Consumer, string, int32)   { l.m.onEvent(true) }
+func (l listener) BecameInactive(pulsar.Consumer, string, int32) { l.m.onEvent(false) }
+
+func (m *Membership) onEvent(active bool) {
+	m.events.Add(1)
+	m.setLeader(active)
+}
+
+// Reconcile sets leadership from the broker's view (the subscription's active
+// consumer), unless an active-consumer event arrived meanwhile, which is newer.
+func (m *Membership) Reconcile(ctx context.Context) error {
+	seen := m.events.Load()
+	leader, err := m.Leader(ctx)
+	if errors.Is(err, ErrLeaderUnknown) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	m.mu.Lock()
+	joined := m.consumer != nil
+	m.mu.Unlock()
+	if joined && m.events.Load() == seen {
+		m.setLeader(leader.WorkerID == m.self.WorkerID)
+	}
+	return nil
+}
 
 func (m *Membership) setLeader(v bool) {
 	if m.leader.Swap(v) == v {

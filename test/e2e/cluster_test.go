@@ -75,6 +75,14 @@ func expectMembers(t *testing.T, ws []*harness.Worker, timeout time.Duration) wo
 		if !slices.Contains(want, leaders[0]) {
 			return fmt.Errorf("leader %v is not a member", leaders[0])
 		}
+		// Each worker's own view (the broker's active-consumer events)
+		// agrees: only the leader answers leader/ready.
+		for _, w := range ws {
+			code, _ := harness.Do(t, "GET", w.URL()+"/admin/v2/worker/cluster/leader/ready", nil)
+			if want := map[bool]int{true: 200, false: 503}[w.ID == leaders[0].WorkerID]; code != want {
+				return fmt.Errorf("%s: leader/ready %d, want %d", w.ID, code, want)
+			}
+		}
 		leader = leaders[0]
 		return nil
 	})

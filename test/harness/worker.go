@@ -28,11 +28,20 @@ type Worker struct {
 	t          testing.TB
 }
 
-// WorkerConfig writes a functions_worker.yml for one test worker: its own
-// workerId and port, the shared standalone, and the given overrides.
+// WorkerConfig writes a functions_worker.yml for one test worker: the
+// shipped etc/pulsar/functions_worker.yml with its own workerId and port, the
+// shared standalone, and the given overrides.
 func WorkerConfig(t testing.TB, p Pulsar, id string, port int, overrides map[string]any) string {
 	t.Helper()
-	cfg := map[string]any{
+	cfg := map[string]any{}
+	shipped, err := os.ReadFile(filepath.Join(RepoRoot(t), "etc", "pulsar", "functions_worker.yml"))
+	if err != nil {
+		t.Fatalf("read shipped config: %v", err)
+	}
+	if err := yaml.Unmarshal(shipped, &cfg); err != nil {
+		t.Fatalf("parse shipped config: %v", err)
+	}
+	for k, v := range map[string]any{
 		"workerId":                 id,
 		"workerHostname":           "127.0.0.1",
 		"workerPort":               port,
@@ -43,6 +52,8 @@ func WorkerConfig(t testing.TB, p Pulsar, id string, port int, overrides map[str
 		"pulsarFunctionsNamespace": "public/functions",
 		"downloadDirectory":        filepath.Join(t.TempDir(), "download"),
 		"logLevel":                 "debug",
+	} {
+		cfg[k] = v
 	}
 	for k, v := range overrides {
 		cfg[k] = v
@@ -111,7 +122,7 @@ func (w *Worker) WaitReady(timeout time.Duration) {
 	w.t.Helper()
 	Eventually(w.t, timeout, "worker "+w.ID+" initialized", func() error {
 		if !w.Running() {
-			return fmt.Errorf("worker exited: %v", w.exitErr)
+			w.t.Fatalf("worker %s exited before it was initialized: %v", w.ID, w.exitErr)
 		}
 		resp, err := http.Get(w.URL() + "/initialized")
 		if err != nil {

@@ -1,0 +1,46 @@
+package main
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+)
+
+func TestCheckConfig(t *testing.T) {
+	tests := []struct {
+		name     string
+		args     []string
+		wantCode int
+		wantOut  []string
+	}{
+		{"shipped file passes", []string{"check-config", "--config", "../../etc/pulsar/functions_worker.yml"}, 0,
+			[]string{"functions_worker.yml: ok"}},
+		{"typo warns with a suggestion", []string{"check-config", "--config", "testdata/typo.yml"}, 0,
+			[]string{`warning: testdata/typo.yml:3: workerPrt: unknown key "workerPrt"; did you mean "workerPort"?`, "typo.yml: ok"}},
+		{"wrong type names line and key", []string{"check-config", "--config", "testdata/wrongtype.yml"}, 1,
+			[]string{"error: testdata/wrongtype.yml:4: workerPort: expected an integer", "wrongtype.yml: invalid"}},
+		{"unsupported auth plugin", []string{"check-config", "--config", "testdata/sasl.yml"}, 1,
+			[]string{`authentication plugin "org.apache.pulsar.client.impl.auth.AuthenticationSasl" is not supported`}},
+		{"not YAML", []string{"check-config", "--config", "testdata/notyaml.yml"}, 2,
+			[]string{"testdata/notyaml.yml:1:"}},
+		{"missing file", []string{"check-config", "--config", "testdata/nope.yml"}, 2,
+			[]string{"nope.yml"}},
+		{"unknown command", []string{"frobnicate"}, 2, nil},
+		{"version", []string{"version"}, 0, []string{"Apache Pulsar 4.0.8"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var out, errOut bytes.Buffer
+			code := run(tt.args, &out, &errOut)
+			if code != tt.wantCode {
+				t.Errorf("exit code %d, want %d\nstdout: %s\nstderr: %s", code, tt.wantCode, &out, &errOut)
+			}
+			all := out.String() + errOut.String()
+			for _, w := range tt.wantOut {
+				if !strings.Contains(all, w) {
+					t.Errorf("output lacks %q:\n%s", w, all)
+				}
+			}
+		})
+	}
+}

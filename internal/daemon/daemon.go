@@ -1,0 +1,308 @@
+// Package daemon is the composition root: it builds the worker's components
+// from a Config, starts them in order, and stops them as a group.
+package daemon
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"slices"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/pulsar-functions-worker/pulsar-functions-worker/internal/api"
+	"github.com/pulsar-functions-worker/pulsar-functions-worker/internal/broker"
+	"github.com/pulsar-functions-worker/pulsar-functions-worker/internal/cluster"
+	"github.com/pulsar-functions-worker/pulsar-functions-worker/internal/config"
+)
+
+// shutdownTimeout bounds how long in-flight HTTP requests may take at stop.
+const shutdownTimeout = 10 * time.Second
+
+// Daemon is one running worker.
+type Daemon struct {
+	cfg     *config.Config
+	log     *slog.Logger
+	metrics *workerMetrics
+
+	initialized atomic.Bool
+	membership  atomic.Pointer[cluster.Membership]
+	broker      *broker.Broker
+}
+
+// New prepares a worker from a validated config.
+func New(cfg *config.Config, log *slog.Logger) *Daemon {
+	d := &Daemon{cfg: cfg, log: log}
+	d.metrics = newWorkerMetrics(cfg.PulsarFunctionsCluster, d)
+	return d
+}
+
+// Run serves the API, connects to the brokers, joins the cluster and keeps
+// working until ctx ends; then it leaves the cluster first (so another worker
+// leads at once), stops serving, and returns nil.
+func (d *Daemon) Run(ctx context.Context) error {
+	listeners, err := d.listen()
+	if err != nil {
+		return err
+	}
+	handler := api.New(d, api.OpenGuard{}, d.metrics.registry, d.log.With("component", "api"))
+
+	// Work stops when ctx ends or any component fails.
+	g, gctx := errgroup.WithContext(ctx)
+	var servers []*http.Server
+	for _, l := range listeners {
+		srv := &http.Server{
+			Handler:           handler,
+			ReadHeaderTimeout: 30 * time.Second,
+			ErrorLog:          slog.NewLogLogger(d.log.Handler(), slog.LevelWarn),
+		}
+		servers = append(servers, srv)
+		g.Go(func() error {
+			d.log.Info("serving REST API", "addr", l.Addr().String(), "tls", l.tls)
+			var err error
+			if l.tls != nil {
+				srv.TLSConfig = l.tls
+				err = srv.ServeTLS(l, "", "")
+			} else {
+				err = srv.Serve(l)
+			}
+			if errors.Is(err, http.ErrServerClosed) {
+				return nil
+			}
+			return fmt.Errorf("serve %s: %w", l.Addr(), err)
+		})
+	}
+	g.Go(func() error {
+		defer d.shutdownServers(servers)
+		if err := d.start(gctx); err != nil {
+			return err
+		}
+		return d.watchMembership(gctx)
+	})
+	err = g.Wait()
+	d.stop()
+	if ctx.Err() != nil && (err == nil || errors.Is(err, context.Canceled)) {
+		d.log.Info("worker stopped")
+		return nil
+	}
+	return err
+}
+
+// start connects, bootstraps the functions namespace and joins the cluster,
+// in the Java worker's order.
+func (d *Daemon) start(ctx context.Context) error {
+	started := time.Now()
+	b, err := broker.Connect(ctx, d.brokerOptions())
+	if err != nil {
+		return err
+	}
+	d.broker = b
+	if err := b.EnsureFunctionsNamespace(ctx, broker.NamespaceSpec{
+		Namespace:         d.cfg.PulsarFunctionsNamespace,
+		Cluster:           d.cfg.PulsarFunctionsCluster,
+		SuperUserRoles:    d.cfg.SuperUserRoles,
+		AddMissingCluster: d.cfg.AddFunctionsClusterToNamespace,
+	}); err != nil {
+		return err
+	}
+	if err := b.EnsureTopics(ctx, d.cfg.AssignmentTopic(), d.cfg.CoordinationTopic(), d.cfg.MetadataTopic()); err != nil {
+		return err
+	}
+	if err := b.EnsureSubscription(ctx, d.cfg.CoordinationTopic(), cluster.Subscription); err != nil {
+		return err
+	}
+	m, err := cluster.Join(ctx, b.Client, b, d.cfg.CoordinationTopic(), d.self(), d.log.With("component", "cluster"))
+	if err != nil {
+		return err
+	}
+	d.membership.Store(m)
+	d.initialized.Store(true)
+	d.metrics.startupTime.Set(time.Since(started).Seconds())
+	d.log.Info("worker initialized", "worker", d.self().String(), "took", time.Since(started).Round(time.Millisecond))
+	return nil
+}
+
+// stop leaves the cluster before anything else goes away.
+func (d *Daemon) stop() {
+	d.initialized.Store(false)
+	if m := d.membership.Load(); m != nil {
+		_ = m.Leave()
+	}
+	if d.broker != nil {
+		d.broker.Close()
+	}
+}
+
+func (d *Daemon) shutdownServers(servers []*http.Server) {
+	ctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+	defer cancel()
+	for _, s := range servers {
+		if err := s.Shutdown(ctx); err != nil {
+			d.log.Warn("HTTP shutdown", "err", err)
+			_ = s.Close()
+		}
+	}
+}
+
+// watchMembership logs members joining and leaving and keeps the gauges
+// current; it is also the loop that notices leadership changes.
+func (d *Daemon) watchMembership(ctx context.Context) error {
+	m := d.membership.Load()
+	tick := time.NewTicker(5 * time.Second)
+	defer tick.Stop()
+	var last []string
+	for {
+		if err := m.Reconcile(ctx); err != nil && ctx.Err() == nil {
+			d.log.Warn("read cluster leader", "err", err)
+		}
+		members, err := m.Members(ctx)
+		if err == nil {
+			ids := make([]string, len(members))
+			for i, w := range members {
+				ids[i] = w.WorkerID
+			}
+			if !slices.Equal(ids, last) {
+				d.log.Info("cluster members", "members", ids, "leader", m.IsLeader())
+				last = ids
+			}
+			d.metrics.members.Set(float64(len(members)))
+		} else if ctx.Err() == nil {
+			d.log.Warn("read cluster members", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-m.LeaderChanges():
+		case <-tick.C:
+		}
+	}
+}
+
+func (d *Daemon) self() cluster.WorkerInfo {
+	return cluster.WorkerInfo{
+		WorkerID:       d.cfg.EffectiveWorkerId(),
+		WorkerHostname: d.cfg.EffectiveHostname(),
+		Port:           d.cfg.AdvertisedPort(),
+	}
+}
+
+func (d *Daemon) brokerOptions() broker.Options {
+	auth := broker.ClientAuth{}
+	if d.cfg.BrokerClientAuthEnabled() {
+		// Validated at start (ValidateBrokerAuth); a failure here is a bug.
+		plugin, params := d.cfg.BrokerClientAuth()
+		auth, _ = broker.ParseClientAuth(plugin, params)
+	}
+	return broker.Options{
+		ServiceURL:    d.cfg.PulsarServiceUrl,
+		WebServiceURL: d.cfg.PulsarWebServiceUrl,
+		Auth:          auth,
+		TLS: broker.TLSOptions{
+			TrustCertsFile: d.cfg.BrokerClientTrustCertsFilePath(),
+			AllowInsecure:  d.cfg.TlsAllowInsecureConnection,
+			VerifyHostname: d.cfg.TlsEnableHostnameVerification,
+		},
+		MaxAttempts: d.cfg.InitialBrokerReconnectMaxRetries,
+		Logger:      d.log.With("component", "broker"),
+	}
+}
+
+// ValidateBrokerAuth checks the client authentication settings, so an
+// unsupported plugin stops the worker at start with a clear message.
+func ValidateBrokerAuth(cfg *config.Config) error {
+	if !cfg.BrokerClientAuthEnabled() {
+		return nil
+	}
+	plugin, params := cfg.BrokerClientAuth()
+	if _, err := broker.ParseClientAuth(plugin, params); err != nil {
+		return fmt.Errorf("brokerClientAuthenticationPlugin: %w", err)
+	}
+	return nil
+}
+
+type listener struct {
+	net.Listener
+	tls *tls.Config
+}
+
+func (d *Daemon) listen() ([]listener, error) {
+	var out []listener
+	if p := d.cfg.WorkerPort; p != nil {
+		l, err := net.Listen("tcp", ":"+strconv.Itoa(*p))
+		if err != nil {
+			return nil, fmt.Errorf("listen on workerPort %d: %w", *p, err)
+		}
+		out = append(out, listener{Listener: l})
+	}
+	if d.cfg.TLSEnabled() {
+		tcfg, err := api.ServerTLSConfig(api.TLSFiles{
+			CertFile:          d.cfg.TlsCertificateFilePath,
+			KeyFile:           d.cfg.TlsKeyFilePath,
+			TrustCertsFile:    d.cfg.TlsTrustCertsFilePath,
+			RequireClientCert: d.cfg.TlsRequireTrustedClientCertOnConnect,
+			RefreshInterval:   time.Duration(d.cfg.TlsCertRefreshCheckDurationSec) * time.Second,
+		})
+		if err != nil {
+			closeAll(out)
+			return nil, err
+		}
+		p := *d.cfg.WorkerPortTls
+		l, err := net.Listen("tcp", ":"+strconv.Itoa(p))
+		if err != nil {
+			closeAll(out)
+			return nil, fmt.Errorf("listen on workerPortTls %d: %w", p, err)
+		}
+		out = append(out, listener{Listener: l, tls: tcfg})
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("no REST listener: workerPort is null and TLS is off (tlsEnabled with workerPortTls)")
+	}
+	return out, nil
+}
+
+func closeAll(ls []listener) {
+	for _, l := range ls {
+		l.Close()
+	}
+}
+
+// The api.Worker implementation.
+
+// Initialized reports whether the worker has joined and caught up.
+func (d *Daemon) Initialized() bool { return d.initialized.Load() }
+
+// IsLeader reports whether this worker leads the cluster.
+func (d *Daemon) IsLeader() bool {
+	m := d.membership.Load()
+	return m != nil && m.IsLeader()
+}
+
+// Members lists the cluster's workers as the broker sees them.
+func (d *Daemon) Members(ctx context.Context) ([]cluster.WorkerInfo, error) {
+	m := d.membership.Load()
+	if m == nil {
+		return nil, errors.New("worker has not joined the cluster")
+	}
+	return m.Members(ctx)
+}
+
+// Leader names the cluster's leader as the broker sees it.
+func (d *Daemon) Leader(ctx context.Context) (cluster.WorkerInfo, error) {
+	m := d.membership.Load()
+	if m == nil {
+		return cluster.WorkerInfo{}, cluster.ErrLeaderUnknown
+	}
+	return m.Leader(ctx)
+}
+
+// Assignments maps workers to their instances; none exist yet.
+func (d *Daemon) Assignments(context.Context) (map[string][]string, error) {
+	return map[string][]string{}, nil
+}
