@@ -1,0 +1,68 @@
+package scheduler
+
+import (
+	"maps"
+	"testing"
+)
+
+func TestPlace(t *testing.T) {
+	tests := []struct {
+		name       string
+		unassigned []string
+		load       map[string]int
+		workers    []string
+		want       map[string]string
+	}{
+		{name: "no workers", unassigned: []string{"a:0"}, want: nil},
+		{name: "round robin over equal workers",
+			unassigned: []string{"f:0", "f:1", "f:2"}, workers: []string{"w2", "w1"},
+			want: map[string]string{"f:0": "w1", "f:1": "w2", "f:2": "w1"}},
+		{name: "fills the least loaded first",
+			unassigned: []string{"g:0", "g:1"}, load: map[string]int{"w1": 3, "w2": 1}, workers: []string{"w1", "w2", "w3"},
+			want: map[string]string{"g:0": "w3", "g:1": "w2"}},
+		{name: "load of workers not available is ignored",
+			unassigned: []string{"h:0"}, load: map[string]int{"dead": 0, "w1": 2}, workers: []string{"w1"},
+			want: map[string]string{"h:0": "w1"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := Place(tt.unassigned, tt.load, tt.workers); !maps.Equal(got, tt.want) {
+				t.Fatalf("Place = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestRebalance(t *testing.T) {
+	tests := []struct {
+		name     string
+		assigned map[string][]string
+		workers  []string
+		want     map[string]string
+	}{
+		{name: "balanced: nothing moves", assigned: map[string][]string{"w1": {"a:0", "a:1"}, "w2": {"a:2"}},
+			workers: []string{"w1", "w2"}, want: map[string]string{}},
+		{name: "new empty worker takes half",
+			assigned: map[string][]string{"w1": {"a:0", "a:1", "a:2", "a:3"}},
+			workers:  []string{"w1", "w2"}, want: map[string]string{"a:0": "w2", "a:1": "w2"}},
+		{name: "three workers",
+			assigned: map[string][]string{"w1": {"a:0", "a:1", "a:2", "a:3", "a:4", "a:5"}},
+			workers:  []string{"w1", "w2", "w3"},
+			want:     map[string]string{"a:0": "w2", "a:1": "w3", "a:2": "w2", "a:3": "w3"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := Rebalance(tt.assigned, tt.workers); !maps.Equal(got, tt.want) {
+				t.Fatalf("Rebalance = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestInstanceKey(t *testing.T) {
+	k := InstanceKey("t/ns/f:x", 12)
+	fqfn, id, ok := SplitInstanceKey(k)
+	if k != "t/ns/f:x:12" || fqfn != "t/ns/f:x" || id != 12 || !ok {
+		t.Fatalf("%q -> %q %d %v", k, fqfn, id, ok)
+	}
+}

@@ -1,0 +1,245 @@
+package scheduler
+
+import (
+	"context"
+	"log/slog"
+	"maps"
+	"slices"
+	"sync"
+	"time"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/pulsar-functions-worker/pulsar-functions-worker/internal/cluster"
+	"github.com/pulsar-functions-worker/pulsar-functions-worker/internal/pb"
+)
+
+// Heartbeat functions live in this tenant and namespace and are pinned to the
+// worker whose id is the function's name.
+const (
+	heartbeatTenant    = "pulsar-function"
+	heartbeatNamespace = "heartbeat"
+)
+
+// Functions is the metadata the scheduler places.
+type Functions interface {
+	All() []*pb.FunctionMetaData
+}
+
+// Members lists the live workers.
+type Members interface {
+	Members(ctx context.Context) ([]cluster.WorkerInfo, error)
+}
+
+// Options configures the leader's scheduler.
+type Options struct {
+	// FailureCheck is how often the leader looks for instances of dead
+	// workers (failureCheckFreqMs).
+	FailureCheck time.Duration
+	// RescheduleTimeout is how long an instance may stay on a dead worker or
+	// unassigned before it is moved (rescheduleTimeoutMs).
+	RescheduleTimeout time.Duration
+	Logger            *slog.Logger
+}
+
+// Scheduler is the leader's loop that keeps the assignments topic in line
+// with the metadata and the members.
+type Scheduler struct {
+	opts    Options
+	fns     Functions
+	members Members
+	asg     *Assignments
+	log     *slog.Logger
+	trigger chan struct{}
+
+	mu         sync.Mutex // one round or failure check at a time
+	firstSeen  map[string]time.Time
+	lastRounds int
+}
+
+// New prepares a scheduler over the given views.
+func New(fns Functions, members Members, asg *Assignments, o Options) *Scheduler {
+	return &Scheduler{opts: o, fns: fns, members: members, asg: asg, log: o.Logger,
+		trigger: make(chan struct{}, 1), firstSeen: map[string]time.Time{}}
+}
+
+// Trigger asks for a scheduling round; requests made while one is pending
+// collapse into it.
+func (s *Scheduler) Trigger() {
+	select {
+	case s.trigger <- struct{}{}:
+	default:
+	}
+}
+
+// Run schedules on every trigger and checks for failed workers periodically,
+// until ctx ends. Only the leader runs it.
+func (s *Scheduler) Run(ctx context.Context) error {
+	s.Trigger()
+	check := time.NewTicker(s.opts.FailureCheck)
+	defer check.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-s.trigger:
+			if err := s.Schedule(ctx); err != nil && ctx.Err() == nil {
+				s.log.Warn("scheduling round failed; retrying", "err", err)
+				time.AfterFunc(time.Second, s.Trigger)
+			}
+		case <-check.C:
+			if s.checkFailures(ctx) {
+				s.Trigger()
+			}
+		}
+	}
+}
+
+func isHeartbeat(md *pb.FunctionMetaData) bool {
+	d := md.GetFunctionDetails()
+	return d.GetTenant() == heartbeatTenant && d.GetNamespace() == heartbeatNamespace
+}
+
+// instances computes every instance the metadata asks for, by key.
+func (s *Scheduler) instances() map[string]*pb.Instance {
+	out := map[string]*pb.Instance{}
+	for _, md := range s.fns.All() {
+		d := md.GetFunctionDetails()
+		fqfn := d.GetTenant() + "/" + d.GetNamespace() + "/" + d.GetName()
+		n := max(d.GetParallelism(), 1)
+		for i := range n {
+			out[InstanceKey(fqfn, i)] = &pb.Instance{FunctionMetaData: md, InstanceId: i}
+		}
+	}
+	return out
+}
+
+// Schedule runs one round as the Java worker's invokeScheduler does:
+// tombstones for instances that no longer exist, updates for instances whose
+// function changed, and round-robin placement of unassigned instances over the
+// live workers. Instances on dead workers stay until the failure check.
+func (s *Scheduler) Schedule(ctx context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	members, err := s.members.Members(ctx)
+	if err != nil {
+		return err
+	}
+	workers := make([]string, 0, len(members))
+	for _, m := range members {
+		workers = append(workers, m.WorkerID)
+	}
+	want := s.instances()
+	current := s.asg.snapshot()
+
+	written := 0
+	for _, key := range slices.Sorted(maps.Keys(current)) {
+		asg := current[key]
+		inst, ok := want[key]
+		if !ok {
+			if err := s.asg.write(ctx, key, nil); err != nil {
+				return err
+			}
+			delete(current, key)
+			written++
+			continue
+		}
+		if !proto.Equal(asg.GetInstance(), inst) {
+			upd := &pb.Assignment{Instance: inst, WorkerId: asg.GetWorkerId()}
+			if err := s.asg.write(ctx, key, upd); err != nil {
+				return err
+			}
+			current[key] = upd
+			written++
+		}
+	}
+
+	load := map[string]int{}
+	for _, asg := range current {
+		if slices.Contains(workers, asg.GetWorkerId()) {
+			load[asg.GetWorkerId()]++
+		}
+	}
+	var unassigned []string
+	for _, key := range slices.Sorted(maps.Keys(want)) {
+		inst := want[key]
+		if isHeartbeat(inst.GetFunctionMetaData()) {
+			pinned := inst.GetFunctionMetaData().GetFunctionDetails().GetName()
+			if asg, ok := current[key]; !ok || asg.GetWorkerId() != pinned {
+				if err := s.asg.write(ctx, key, &pb.Assignment{Instance: inst, WorkerId: pinned}); err != nil {
+					return err
+				}
+				written++
+			}
+			continue
+		}
+		if _, ok := current[key]; !ok {
+			unassigned = append(unassigned, key)
+		}
+	}
+	placed := Place(unassigned, load, workers)
+	for _, key := range unassigned {
+		w, ok := placed[key]
+		if !ok {
+			continue // no live worker: the failure check and the next round retry
+		}
+		if err := s.asg.write(ctx, key, &pb.Assignment{Instance: want[key], WorkerId: w}); err != nil {
+			return err
+		}
+		written++
+	}
+	if written > 0 {
+		s.log.Info("scheduled", "assignments_written", written, "instances", len(want), "workers", workers)
+	}
+	return nil
+}
+
+// checkFailures is the Java worker's checkFailures: remember since when each
+// instance is unassigned or on a worker that left, and after
+// RescheduleTimeout forget its assignment so the next round moves it. It
+// reports whether a round is needed.
+func (s *Scheduler) checkFailures(ctx context.Context) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	members, err := s.members.Members(ctx)
+	if err != nil {
+		s.log.Warn("failure check: read members", "err", err)
+		return false
+	}
+	live := map[string]bool{}
+	for _, m := range members {
+		live[m.WorkerID] = true
+	}
+	want := s.instances()
+	current := s.asg.snapshot()
+	now := time.Now()
+	seen := map[string]bool{}
+	for key, inst := range want {
+		asg, ok := current[key]
+		if ok && (live[asg.GetWorkerId()] || isHeartbeat(inst.GetFunctionMetaData())) {
+			continue
+		}
+		seen[key] = true
+		if _, ok := s.firstSeen[key]; !ok {
+			s.firstSeen[key] = now
+		}
+	}
+	for key := range s.firstSeen {
+		if !seen[key] {
+			delete(s.firstSeen, key)
+		}
+	}
+	needRound := false
+	for key, since := range s.firstSeen {
+		if now.Sub(since) > s.opts.RescheduleTimeout {
+			if asg, ok := current[key]; ok {
+				s.log.Warn("rescheduling instance of a worker that left", "instance", key, "worker", asg.GetWorkerId(),
+					"since", since.Format(time.RFC3339))
+				s.asg.forget(key)
+			}
+			delete(s.firstSeen, key)
+			needRound = true
+		}
+	}
+	return needRound
+}
