@@ -21,6 +21,8 @@ import (
 	"github.com/pulsar-functions-worker/pulsar-functions-worker/internal/broker"
 	"github.com/pulsar-functions-worker/pulsar-functions-worker/internal/cluster"
 	"github.com/pulsar-functions-worker/pulsar-functions-worker/internal/config"
+	"github.com/pulsar-functions-worker/pulsar-functions-worker/internal/metadata"
+	"github.com/pulsar-functions-worker/pulsar-functions-worker/internal/scheduler"
 )
 
 // shutdownTimeout bounds how long in-flight HTTP requests may take at stop.
@@ -35,11 +37,16 @@ type Daemon struct {
 	initialized atomic.Bool
 	membership  atomic.Pointer[cluster.Membership]
 	broker      *broker.Broker
+	meta        *metadata.Manager
+	assignments *scheduler.Assignments
+	// fatal receives errors that must stop the worker (a state topic that
+	// can no longer be followed), as the Java worker's ErrorNotifier.
+	fatal chan error
 }
 
 // New prepares a worker from a validated config.
 func New(cfg *config.Config, log *slog.Logger) *Daemon {
-	d := &Daemon{cfg: cfg, log: log}
+	d := &Daemon{cfg: cfg, log: log, fatal: make(chan error, 1)}
 	d.metrics = newWorkerMetrics(cfg.PulsarFunctionsCluster, d)
 	return d
 }
@@ -84,7 +91,18 @@ func (d *Daemon) Run(ctx context.Context) error {
 		if err := d.start(gctx); err != nil {
 			return err
 		}
-		return d.watchMembership(gctx)
+		wg, wctx := errgroup.WithContext(gctx)
+		wg.Go(func() error { return d.watchMembership(wctx) })
+		wg.Go(func() error { return d.lead(wctx) })
+		wg.Go(func() error {
+			select {
+			case <-wctx.Done():
+				return nil
+			case err := <-d.fatal:
+				return err
+			}
+		})
+		return wg.Wait()
 	})
 	err = g.Wait()
 	d.stop()
@@ -123,10 +141,36 @@ func (d *Daemon) start(ctx context.Context) error {
 		return err
 	}
 	d.membership.Store(m)
+
+	// Read the state topics to their end before serving: the worker is a
+	// member already (so its instances are not moved meanwhile), but it
+	// answers 503 until its view is complete.
+	d.meta = metadata.New(b.Client, metadata.Options{
+		Topic: d.cfg.MetadataTopic(), WorkerID: d.self().WorkerID,
+		Compacted: d.cfg.UseCompactedMetadataTopic, Logger: d.log.With("component", "metadata"),
+	})
+	if err := d.meta.Load(ctx); err != nil {
+		return err
+	}
+	d.assignments = scheduler.NewAssignments(b.Client, d.cfg.AssignmentTopic(), d.self().WorkerID, d.log.With("component", "assignments"))
+	if err := d.assignments.Load(ctx); err != nil {
+		return err
+	}
+	// Even a leader follows until it holds the exclusive producers (lead).
+	d.meta.Follow(d.fail)
+	d.assignments.Follow(d.fail)
 	d.initialized.Store(true)
 	d.metrics.startupTime.Set(time.Since(started).Seconds())
 	d.log.Info("worker initialized", "worker", d.self().String(), "took", time.Since(started).Round(time.Millisecond))
 	return nil
+}
+
+// fail reports an error that must stop the worker.
+func (d *Daemon) fail(err error) {
+	select {
+	case d.fatal <- err:
+	default:
+	}
 }
 
 // stop leaves the cluster before anything else goes away.
@@ -134,6 +178,12 @@ func (d *Daemon) stop() {
 	d.initialized.Store(false)
 	if m := d.membership.Load(); m != nil {
 		_ = m.Leave()
+	}
+	if d.meta != nil {
+		d.meta.Close()
+	}
+	if d.assignments != nil {
+		d.assignments.Close()
 	}
 	if d.broker != nil {
 		d.broker.Close()
@@ -302,7 +352,10 @@ func (d *Daemon) Leader(ctx context.Context) (cluster.WorkerInfo, error) {
 	return m.Leader(ctx)
 }
 
-// Assignments maps workers to their instances; none exist yet.
+// Assignments maps workers to their instances.
 func (d *Daemon) Assignments(context.Context) (map[string][]string, error) {
-	return map[string][]string{}, nil
+	if d.assignments == nil {
+		return map[string][]string{}, nil
+	}
+	return d.assignments.ByWorker(), nil
 }
