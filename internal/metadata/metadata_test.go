@@ -1,0 +1,134 @@
+package metadata
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"strconv"
+	"testing"
+
+	"github.com/apache/pulsar-client-go/pulsar"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/pulsar-functions-worker/pulsar-functions-worker/internal/pb"
+)
+
+// fakeMsg is the part of pulsar.Message the metadata view reads.
+type fakeMsg struct {
+	pulsar.Message
+	key     string
+	payload []byte
+	props   map[string]string
+}
+
+func (m fakeMsg) Key() string                   { return m.key }
+func (m fakeMsg) Payload() []byte               { return m.payload }
+func (m fakeMsg) Properties() map[string]string { return m.props }
+func (m fakeMsg) ID() pulsar.MessageID          { return pulsar.EarliestMessageID() }
+
+func fn(name string, version uint64) *pb.FunctionMetaData {
+	return &pb.FunctionMetaData{Version: version, FunctionDetails: &pb.FunctionDetails{
+		Tenant: "public", Namespace: "default", Name: name, Parallelism: 1}}
+}
+
+// message encodes md as a worker in the given mode would write it.
+func message(t *testing.T, compacted bool, md *pb.FunctionMetaData, del bool) pulsar.Message {
+	t.Helper()
+	m := &Manager{opts: Options{WorkerID: "w1", Compacted: compacted}}
+	pm, err := m.encode(md, del)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fakeMsg{key: pm.Key, payload: pm.Payload, props: pm.Properties}
+}
+
+func newView() *Manager {
+	return &Manager{fns: map[string]*pb.FunctionMetaData{}, log: slog.New(slog.NewTextHandler(io.Discard, nil)), changed: func() {}}
+}
+
+func TestVersionRule(t *testing.T) {
+	for _, compacted := range []bool{false, true} {
+		t.Run("compacted="+strconv.FormatBool(compacted), func(t *testing.T) {
+			v := newView()
+			v.opts.Compacted = compacted
+			steps := []struct {
+				md          *pb.FunctionMetaData
+				del         bool
+				wantVersion int64 // -1: absent
+			}{
+				{fn("f", 0), false, 0},
+				{fn("f", 2), false, 2},
+				{fn("f", 1), false, 2}, // outdated update: skipped
+				{fn("f", 2), true, 2},  // outdated delete: skipped
+				{fn("f", 3), true, -1},
+				{fn("f", 4), true, -1}, // delete of unknown: no-op
+				{fn("f", 0), false, 0}, // re-created
+			}
+			for i, s := range steps {
+				if err := v.applyMessage(message(t, compacted, s.md, s.del)); err != nil {
+					t.Fatalf("step %d: %v", i, err)
+				}
+				got, ok := v.Get("public", "default", "f")
+				switch {
+				case s.wantVersion < 0 && ok:
+					t.Fatalf("step %d: function present (v%d), want deleted", i, got.GetVersion())
+				case s.wantVersion >= 0 && (!ok || got.GetVersion() != uint64(s.wantVersion)):
+					t.Fatalf("step %d: got %v (present %v), want version %d", i, got.GetVersion(), ok, s.wantVersion)
+				}
+			}
+		})
+	}
+}
+
+func TestMessageFormats(t *testing.T) {
+	md := fn("f", 7)
+	// Default format: a ServiceRequest, no key, version property.
+	m := message(t, false, md, true)
+	var req pb.ServiceRequest
+	if err := proto.Unmarshal(m.Payload(), &req); err != nil {
+		t.Fatal(err)
+	}
+	if req.GetServiceRequestType() != pb.ServiceRequest_DELETE || req.GetWorkerId() != "w1" || len(req.GetRequestId()) != 36 ||
+		!proto.Equal(req.GetFunctionMetaData(), md) || m.Key() != "" || m.Properties()["version"] != "7" {
+		t.Fatalf("default-format delete: %v key=%q props=%v", &req, m.Key(), m.Properties())
+	}
+	// Compacted format: key = FQFN, FunctionMetaData, empty payload = delete.
+	m = message(t, true, md, false)
+	var got pb.FunctionMetaData
+	if err := proto.Unmarshal(m.Payload(), &got); err != nil || !proto.Equal(&got, md) || m.Key() != "public/default/f" {
+		t.Fatalf("compacted update: %v %v key=%q", &got, err, m.Key())
+	}
+	if m := message(t, true, md, true); len(m.Payload()) != 0 || m.Properties()["version"] != "7" {
+		t.Fatalf("compacted delete: payload %d bytes, props %v", len(m.Payload()), m.Properties())
+	}
+	// A compacted message without the version property is ignored, as by Java.
+	v := newView()
+	v.opts.Compacted = true
+	if err := v.applyMessage(fakeMsg{key: "public/default/f", payload: m.Payload()}); err != nil {
+		t.Fatal(err)
+	}
+	if len(v.All()) != 0 {
+		t.Fatal("message without version applied")
+	}
+}
+
+func TestUpdateRejectsOutdated(t *testing.T) {
+	v := newView()
+	v.fns["public/default/f"] = fn("f", 3)
+	if err := v.Update(context.Background(), fn("f", 3), false); !errors.Is(err, ErrOutdated) {
+		t.Fatalf("err = %v, want ErrOutdated", err)
+	}
+	if err := v.Update(context.Background(), fn("g", 1), true); err != nil {
+		t.Fatalf("delete of unknown: %v, want no-op", err)
+	}
+}
+
+func FuzzDecode(f *testing.F) {
+	b, _ := proto.Marshal(&pb.ServiceRequest{FunctionMetaData: fn("f", 1)})
+	f.Add(b, "public/default/f", "1", false)
+	f.Add([]byte{}, "a/b", "x", true)
+	f.Fuzz(func(t *testing.T, payload []byte, key, version string, compacted bool) {
+		_, _, _ = decode(fakeMsg{key: key, payload: payload, props: map[string]string{"version": version}}, compacted)
+	})
+}
