@@ -4,14 +4,11 @@ package daemon
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"slices"
-	"strconv"
 	"sync/atomic"
 	"time"
 
@@ -23,6 +20,7 @@ import (
 	"github.com/pulsar-functions-worker/pulsar-functions-worker/internal/config"
 	"github.com/pulsar-functions-worker/pulsar-functions-worker/internal/metadata"
 	"github.com/pulsar-functions-worker/pulsar-functions-worker/internal/scheduler"
+	"github.com/pulsar-functions-worker/pulsar-functions-worker/internal/systemd"
 )
 
 // shutdownTimeout bounds how long in-flight HTTP requests may take at stop.
@@ -42,11 +40,23 @@ type Daemon struct {
 	// fatal receives errors that must stop the worker (a state topic that
 	// can no longer be followed), as the Java worker's ErrorNotifier.
 	fatal chan error
+
+	notify          *systemd.Notifier
+	progress        *progress
+	memberCount     atomic.Int64
+	lastReloadError atomic.Pointer[string]
+	// instanceCounts reports running and failed local instances, once the
+	// runtime exists.
+	instanceCounts func() (running, failed int)
+	// refresh asks the membership loop to look again now (after a
+	// leadership change).
+	refresh chan struct{}
 }
 
 // New prepares a worker from a validated config.
 func New(cfg *config.Config, log *slog.Logger) *Daemon {
-	d := &Daemon{cfg: cfg, log: log, fatal: make(chan error, 1)}
+	d := &Daemon{cfg: cfg, log: log, fatal: make(chan error, 1), notify: systemd.NewNotifier(), progress: newProgress(),
+		refresh: make(chan struct{}, 1)}
 	d.metrics = newWorkerMetrics(cfg.PulsarFunctionsCluster, d)
 	return d
 }
@@ -92,7 +102,13 @@ func (d *Daemon) Run(ctx context.Context) error {
 			return err
 		}
 		wg, wctx := errgroup.WithContext(gctx)
+		// READY=1 only now: the API serves, the worker is a member, and its
+		// views of the metadata and assignments are complete.
+		if err := d.notify.Ready(d.statusLine()); err != nil {
+			d.log.Warn("notify ready", "err", err)
+		}
 		wg.Go(func() error { return d.watchMembership(wctx) })
+		wg.Go(func() error { return d.watchdog(wctx) })
 		wg.Go(func() error { return d.lead(wctx) })
 		wg.Go(func() error {
 			select {
@@ -105,6 +121,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 		return wg.Wait()
 	})
 	err = g.Wait()
+	_ = d.notify.Stopping("leaving the cluster")
 	d.stop()
 	if ctx.Err() != nil && (err == nil || errors.Is(err, context.Canceled)) {
 		d.log.Info("worker stopped")
@@ -117,6 +134,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 // in the Java worker's order.
 func (d *Daemon) start(ctx context.Context) error {
 	started := time.Now()
+	_ = d.notify.Status("connecting to the broker at " + d.cfg.PulsarWebServiceUrl)
 	b, err := broker.Connect(ctx, d.brokerOptions())
 	if err != nil {
 		return err
@@ -207,31 +225,44 @@ func (d *Daemon) watchMembership(ctx context.Context) error {
 	m := d.membership.Load()
 	tick := time.NewTicker(5 * time.Second)
 	defer tick.Stop()
+	d.progress.register("membership", time.Minute)
+	defer d.progress.unregister("membership")
+	stall := d.debugStall(ctx, "membership")
 	var last []string
 	for {
-		if err := m.Reconcile(ctx); err != nil && ctx.Err() == nil {
-			d.log.Warn("read cluster leader", "err", err)
-		}
-		members, err := m.Members(ctx)
-		if err == nil {
-			ids := make([]string, len(members))
-			for i, w := range members {
-				ids[i] = w.WorkerID
-			}
-			if !slices.Equal(ids, last) {
-				d.log.Info("cluster members", "members", ids, "leader", m.IsLeader())
-				last = ids
-			}
-			d.metrics.members.Set(float64(len(members)))
-		} else if ctx.Err() == nil {
-			d.log.Warn("read cluster members", "err", err)
-		}
+		d.progress.beat("membership")
+		stall()
+		rctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+		d.refreshMembership(rctx, m, &last)
+		cancel()
+		_ = d.notify.Status(d.statusLine())
 		select {
 		case <-ctx.Done():
 			return nil
-		case <-m.LeaderChanges():
+		case <-d.refresh:
 		case <-tick.C:
 		}
+	}
+}
+
+func (d *Daemon) refreshMembership(ctx context.Context, m *cluster.Membership, last *[]string) {
+	if err := m.Reconcile(ctx); err != nil && ctx.Err() == nil {
+		d.log.Warn("read cluster leader", "err", err)
+	}
+	members, err := m.Members(ctx)
+	if err == nil {
+		ids := make([]string, len(members))
+		for i, w := range members {
+			ids[i] = w.WorkerID
+		}
+		if !slices.Equal(ids, *last) {
+			d.log.Info("cluster members", "members", ids, "leader", m.IsLeader())
+			*last = ids
+		}
+		d.metrics.members.Set(float64(len(members)))
+		d.memberCount.Store(int64(len(members)))
+	} else if ctx.Err() == nil {
+		d.log.Warn("read cluster members", "err", err)
 	}
 }
 
@@ -261,6 +292,12 @@ func (d *Daemon) brokerOptions() broker.Options {
 		},
 		MaxAttempts: d.cfg.InitialBrokerReconnectMaxRetries,
 		Logger:      d.log.With("component", "broker"),
+		OnWaiting: func(attempt int, err error) {
+			// Waiting for the broker is progress: keep systemd from timing
+			// the start out while we do.
+			_ = d.notify.ExtendTimeout(30 * time.Second)
+			_ = d.notify.Status(fmt.Sprintf("waiting for the broker at %s (attempt %d): %v", d.cfg.PulsarWebServiceUrl, attempt, err))
+		},
 	}
 }
 
@@ -275,52 +312,6 @@ func ValidateBrokerAuth(cfg *config.Config) error {
 		return fmt.Errorf("brokerClientAuthenticationPlugin: %w", err)
 	}
 	return nil
-}
-
-type listener struct {
-	net.Listener
-	tls *tls.Config
-}
-
-func (d *Daemon) listen() ([]listener, error) {
-	var out []listener
-	if p := d.cfg.WorkerPort; p != nil {
-		l, err := net.Listen("tcp", ":"+strconv.Itoa(*p))
-		if err != nil {
-			return nil, fmt.Errorf("listen on workerPort %d: %w", *p, err)
-		}
-		out = append(out, listener{Listener: l})
-	}
-	if d.cfg.TLSEnabled() {
-		tcfg, err := api.ServerTLSConfig(api.TLSFiles{
-			CertFile:          d.cfg.TlsCertificateFilePath,
-			KeyFile:           d.cfg.TlsKeyFilePath,
-			TrustCertsFile:    d.cfg.TlsTrustCertsFilePath,
-			RequireClientCert: d.cfg.TlsRequireTrustedClientCertOnConnect,
-			RefreshInterval:   time.Duration(d.cfg.TlsCertRefreshCheckDurationSec) * time.Second,
-		})
-		if err != nil {
-			closeAll(out)
-			return nil, err
-		}
-		p := *d.cfg.WorkerPortTls
-		l, err := net.Listen("tcp", ":"+strconv.Itoa(p))
-		if err != nil {
-			closeAll(out)
-			return nil, fmt.Errorf("listen on workerPortTls %d: %w", p, err)
-		}
-		out = append(out, listener{Listener: l, tls: tcfg})
-	}
-	if len(out) == 0 {
-		return nil, fmt.Errorf("no REST listener: workerPort is null and TLS is off (tlsEnabled with workerPortTls)")
-	}
-	return out, nil
-}
-
-func closeAll(ls []listener) {
-	for _, l := range ls {
-		l.Close()
-	}
 }
 
 // The api.Worker implementation.

@@ -19,6 +19,8 @@ func (d *Daemon) lead(ctx context.Context) error {
 	var stopSched context.CancelFunc
 	var schedDone chan struct{}
 	leading := false
+	d.progress.register("leadership", time.Minute)
+	defer d.progress.unregister("leadership")
 	defer func() {
 		if stopSched != nil {
 			stopSched()
@@ -26,6 +28,7 @@ func (d *Daemon) lead(ctx context.Context) error {
 		}
 	}()
 	for {
+		d.progress.beat("leadership")
 		switch want := m.IsLeader(); {
 		case want && !leading:
 			sched, err := d.becomeLeader(ctx)
@@ -53,6 +56,10 @@ func (d *Daemon) lead(ctx context.Context) error {
 			}
 			leading = false
 			d.log.Info("this worker no longer leads the cluster")
+		}
+		select {
+		case d.refresh <- struct{}{}:
+		default:
 		}
 		select {
 		case <-ctx.Done():
