@@ -19,11 +19,11 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
 
 	"github.com/pulsar-functions-worker/pulsar-functions-worker/internal/config"
 	"github.com/pulsar-functions-worker/pulsar-functions-worker/internal/daemon"
+	"github.com/pulsar-functions-worker/pulsar-functions-worker/internal/systemd"
 	"github.com/pulsar-functions-worker/pulsar-functions-worker/internal/version"
 )
 
@@ -49,6 +49,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return cmdRun(args[1:], stderr)
 	case "check-config":
 		return cmdCheckConfig(args[1:], stdout, stderr)
+	case "instance-exec":
+		// Internal: the trampoline the scope launcher runs inside a new scope.
+		return cmdInstanceExec(args[1:], stderr)
 	case "version", "--version":
 		fmt.Fprintf(stdout, "pulsar-functions-worker %s (Apache Pulsar %s compatible)\n", version.Version, version.PulsarVersion)
 		return exitOK
@@ -134,16 +137,30 @@ func cmdRun(args []string, stderr io.Writer) int {
 		return code
 	}
 	var level slog.LevelVar
-	_ = level.UnmarshalText([]byte(strings.ToUpper(cfg.LogLevel)))
+	level.Set(cfg.SlogLevel())
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: &level}))
 	slog.SetDefault(log)
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 	log.Info("starting pulsar-functions-worker", "version", version.Version, "config", path)
-	if err := daemon.New(cfg, log).Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
+	d := daemon.New(cfg, daemon.Options{ConfigPath: path, Level: &level, Logger: log})
+	if err := d.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
 		log.Error("worker failed", "err", err)
 		return exitFailed
 	}
 	return exitOK
+}
+
+func cmdInstanceExec(args []string, stderr io.Writer) int {
+	fs := flag.NewFlagSet("instance-exec", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	id := fs.String("identifier", "pulsar-function", "journal identifier")
+	if err := fs.Parse(args); err != nil || fs.NArg() == 0 {
+		fmt.Fprintln(stderr, "usage: pulsar-functions-worker instance-exec --identifier NAME -- COMMAND [ARGS...]")
+		return exitUsage
+	}
+	err := systemd.ExecInstance(*id, fs.Args())
+	fmt.Fprintln(stderr, err)
+	return 127
 }

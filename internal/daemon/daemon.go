@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"slices"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -28,9 +29,18 @@ const shutdownTimeout = 10 * time.Second
 
 // Daemon is one running worker.
 type Daemon struct {
+	// cfg is the config the worker started with: components built from it
+	// keep its values for keys that need a restart. current is the last
+	// config loaded successfully (start or reload).
 	cfg     *config.Config
+	current atomic.Pointer[config.Config]
+	path    string
+	level   *slog.LevelVar
 	log     *slog.Logger
 	metrics *workerMetrics
+
+	reloadMu       sync.Mutex
+	pendingRestart sync.Map // keys changed by reloads that need a restart
 
 	initialized atomic.Bool
 	membership  atomic.Pointer[cluster.Membership]
@@ -53,10 +63,25 @@ type Daemon struct {
 	refresh chan struct{}
 }
 
+// Options are the process-level settings of a worker.
+type Options struct {
+	// ConfigPath is reloaded on SIGHUP and when the file changes; blank
+	// disables reloading.
+	ConfigPath string
+	// Level is the logger's level, changed by reloads of logLevel.
+	Level  *slog.LevelVar
+	Logger *slog.Logger
+}
+
 // New prepares a worker from a validated config.
-func New(cfg *config.Config, log *slog.Logger) *Daemon {
-	d := &Daemon{cfg: cfg, log: log, fatal: make(chan error, 1), notify: systemd.NewNotifier(), progress: newProgress(),
+func New(cfg *config.Config, o Options) *Daemon {
+	if o.Level == nil {
+		o.Level = new(slog.LevelVar)
+	}
+	log := o.Logger
+	d := &Daemon{cfg: cfg, path: o.ConfigPath, level: o.Level, log: log, fatal: make(chan error, 1), notify: systemd.NewNotifier(), progress: newProgress(),
 		refresh: make(chan struct{}, 1)}
+	d.current.Store(cfg)
 	d.metrics = newWorkerMetrics(cfg.PulsarFunctionsCluster, d)
 	return d
 }
@@ -73,6 +98,8 @@ func (d *Daemon) Run(ctx context.Context) error {
 
 	// Work stops when ctx ends or any component fails.
 	g, gctx := errgroup.WithContext(ctx)
+	// First, so that an early SIGHUP reloads instead of killing the worker.
+	g.Go(func() error { return d.watchConfig(gctx) })
 	var servers []*http.Server
 	for _, l := range listeners {
 		srv := &http.Server{
@@ -259,6 +286,7 @@ func (d *Daemon) refreshMembership(ctx context.Context, m *cluster.Membership, l
 			d.log.Info("cluster members", "members", ids, "leader", m.IsLeader())
 			*last = ids
 		}
+		d.log.Debug("membership refreshed", "members", len(members), "leader", m.IsLeader())
 		d.metrics.members.Set(float64(len(members)))
 		d.memberCount.Store(int64(len(members)))
 	} else if ctx.Err() == nil {

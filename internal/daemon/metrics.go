@@ -14,6 +14,7 @@ type workerMetrics struct {
 	registry    *prometheus.Registry
 	members     prometheus.Gauge
 	startupTime prometheus.Gauge
+	reload      reloadMetrics
 }
 
 func newWorkerMetrics(clusterName string, d *Daemon) *workerMetrics {
@@ -29,6 +30,7 @@ func newWorkerMetrics(clusterName string, d *Daemon) *workerMetrics {
 			Help: "Time from start until the worker had joined the cluster.",
 		}),
 	}
+	m.reload = newReloadMetrics(m.registry)
 	m.registry.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),

@@ -108,6 +108,12 @@ func (d *Daemon) statusLine() string {
 	if e := d.lastReloadError.Load(); e != nil && *e != "" {
 		s += "; last config reload failed: " + *e
 	}
+	var pending []string
+	d.pendingRestart.Range(func(k, _ any) bool { pending = append(pending, k.(string)); return true })
+	if len(pending) > 0 {
+		sort.Strings(pending)
+		s += "; restart to apply: " + strings.Join(pending, ", ")
+	}
 	return s
 }
 

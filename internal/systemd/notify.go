@@ -38,7 +38,9 @@ func (n *Notifier) send(lines ...string) error {
 }
 
 // Ready says the service is up, with a status line.
-func (n *Notifier) Ready(status string) error { return n.send(daemon.SdNotifyReady, "STATUS="+oneLine(status)) }
+func (n *Notifier) Ready(status string) error {
+	return n.send(daemon.SdNotifyReady, "STATUS="+oneLine(status))
+}
 
 // Status updates the status line `systemctl status` shows.
 func (n *Notifier) Status(status string) error { return n.send("STATUS=" + oneLine(status)) }
