@@ -87,9 +87,11 @@ func (d *Daemon) becomeLeader(ctx context.Context) (*scheduler.Scheduler, error)
 		return nil, err
 	}
 	sched := scheduler.New(d.meta, m, d.assignments, scheduler.Options{
-		FailureCheck:      time.Duration(d.cfg.FailureCheckFreqMs) * time.Millisecond,
-		RescheduleTimeout: time.Duration(d.cfg.RescheduleTimeoutMs) * time.Millisecond,
-		Logger:            d.log.With("component", "scheduler"),
+		Timers: func() (time.Duration, time.Duration) {
+			c := d.current.Load()
+			return time.Duration(c.FailureCheckFreqMs) * time.Millisecond, time.Duration(c.RescheduleTimeoutMs) * time.Millisecond
+		},
+		Logger: d.log.With("component", "scheduler"),
 	})
 	d.meta.OnChange(sched.Trigger)
 	return sched, nil

@@ -31,6 +31,9 @@ func (d *Daemon) reloaders() []reloader {
 			d.level.Set(next.SlogLevel())
 			return nil
 		}},
+		// The scheduler reads d.current at every failure check.
+		{name: "leader failure check", keys: []string{"failureCheckFreqMs", "rescheduleTimeoutMs"},
+			apply: func(*config.Config) error { return nil }},
 	}
 }
 

@@ -33,13 +33,12 @@ type Members interface {
 
 // Options configures the leader's scheduler.
 type Options struct {
-	// FailureCheck is how often the leader looks for instances of dead
-	// workers (failureCheckFreqMs).
-	FailureCheck time.Duration
-	// RescheduleTimeout is how long an instance may stay on a dead worker or
-	// unassigned before it is moved (rescheduleTimeoutMs).
-	RescheduleTimeout time.Duration
-	Logger            *slog.Logger
+	// Timers returns how often the leader looks for instances of dead workers
+	// (failureCheckFreqMs) and how long an instance may stay on a dead worker
+	// or unassigned before it is moved (rescheduleTimeoutMs). It is read at
+	// every check, so reloads apply at once.
+	Timers func() (failureCheck, rescheduleTimeout time.Duration)
+	Logger *slog.Logger
 }
 
 // Scheduler is the leader's loop that keeps the assignments topic in line
@@ -76,7 +75,8 @@ func (s *Scheduler) Trigger() {
 // until ctx ends. Only the leader runs it.
 func (s *Scheduler) Run(ctx context.Context) error {
 	s.Trigger()
-	check := time.NewTicker(s.opts.FailureCheck)
+	every, _ := s.opts.Timers()
+	check := time.NewTimer(every)
 	defer check.Stop()
 	for {
 		select {
@@ -91,6 +91,8 @@ func (s *Scheduler) Run(ctx context.Context) error {
 			if s.checkFailures(ctx) {
 				s.Trigger()
 			}
+			every, _ := s.opts.Timers()
+			check.Reset(every)
 		}
 	}
 }
@@ -230,8 +232,9 @@ func (s *Scheduler) checkFailures(ctx context.Context) bool {
 		}
 	}
 	needRound := false
+	_, timeout := s.opts.Timers()
 	for key, since := range s.firstSeen {
-		if now.Sub(since) > s.opts.RescheduleTimeout {
+		if now.Sub(since) > timeout {
 			if asg, ok := current[key]; ok {
 				s.log.Warn("rescheduling instance of a worker that left", "instance", key, "worker", asg.GetWorkerId(),
 					"since", since.Format(time.RFC3339))
