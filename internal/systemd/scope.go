@@ -1,0 +1,249 @@
+package systemd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	sddbus "github.com/coreos/go-systemd/v22/dbus"
+	godbus "github.com/godbus/dbus/v5"
+
+	"github.com/pulsar-functions-worker/pulsar-functions-worker/internal/runtime"
+)
+
+// DefaultSlice is the slice instance scopes are placed under.
+const DefaultSlice = "pulsar-functions.slice"
+
+// ScopeOptions configures the scope launcher.
+type ScopeOptions struct {
+	// Slice the scopes go under (default pulsar-functions.slice).
+	Slice string
+	// Self is the worker's own executable, re-executed as the small
+	// "instance-exec" trampoline that joins the journal from inside the
+	// scope before it execs the instance.
+	Self string
+	// TasksMax bounds the number of tasks of one instance (0: systemd's default).
+	TasksMax uint64
+	// MemoryPaddingPercent is added to the function's ram for MemoryMax: a
+	// JVM needs room beyond its heap (-Xmx = ram).
+	MemoryPaddingPercent int
+}
+
+// ScopeLauncher runs each instance in its own transient scope under the
+// functions slice, created over D-Bus, so systemd enforces its CPU and memory
+// limits, its output goes to the journal with fields naming the function, and
+// it outlives the worker: a worker restart or upgrade does not stop it.
+type ScopeLauncher struct {
+	conn *sddbus.Conn
+	opts ScopeOptions
+}
+
+// NewScopeLauncher connects to systemd on the system bus. It fails where
+// there is no systemd, and the caller falls back to plain processes.
+func NewScopeLauncher(ctx context.Context, o ScopeOptions) (*ScopeLauncher, error) {
+	if _, err := os.Stat("/run/systemd/system"); err != nil {
+		return nil, fmt.Errorf("scope launcher: systemd is not running: %w", err)
+	}
+	conn, err := sddbus.NewSystemConnectionContext(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("scope launcher: connect to the system bus: %w", err)
+	}
+	if o.Slice == "" {
+		o.Slice = DefaultSlice
+	}
+	if o.Self == "" {
+		if o.Self, err = os.Executable(); err != nil {
+			conn.Close()
+			return nil, fmt.Errorf("scope launcher: find own executable: %w", err)
+		}
+	}
+	return &ScopeLauncher{conn: conn, opts: o}, nil
+}
+
+// Close closes the bus connection; scopes keep running.
+func (l *ScopeLauncher) Close() { l.conn.Close() }
+
+// UnitName is the scope unit of an instance.
+func UnitName(spec runtime.ProcessSpec) string {
+	name := spec.Name
+	if name == "" {
+		name = "pulsar-fn-" + spec.Tenant + "-" + spec.Namespace + "-" + spec.Function + "-" + strconv.Itoa(spec.InstanceID)
+	}
+	return escapeUnit(name) + ".scope"
+}
+
+// escapeUnit keeps the characters unit names allow and \x-escapes the rest,
+// like systemd-escape.
+func escapeUnit(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == ':', c == '_', c == '-', c == '.' && i > 0:
+			b.WriteByte(c)
+		case c == '/':
+			b.WriteByte('-')
+		default:
+			fmt.Fprintf(&b, `\x%02x`, c)
+		}
+	}
+	return b.String()
+}
+
+// Start starts the trampoline (stopped at a pipe), moves it into a new scope,
+// then lets it go: it connects its output to the journal from inside the scope
+// (so journald attributes it, with the scope's LogExtraFields) and execs the
+// instance.
+func (l *ScopeLauncher) Start(ctx context.Context, spec runtime.ProcessSpec) (runtime.Process, error) {
+	if len(spec.Argv) == 0 {
+		return nil, fmt.Errorf("start %s: empty command line", spec.Name)
+	}
+	unit := UnitName(spec)
+	syncR, syncW, err := os.Pipe()
+	if err != nil {
+		return nil, fmt.Errorf("start %s: %w", unit, err)
+	}
+	defer syncW.Close()
+	args := append([]string{"instance-exec", "--identifier", strings.TrimSuffix(unit, ".scope"), "--"}, spec.Argv...)
+	cmd := exec.Command(l.opts.Self, args...)
+	cmd.Env = append(os.Environ(), spec.Env...)
+	cmd.Dir = spec.Dir
+	cmd.ExtraFiles = []*os.File{syncR}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		syncR.Close()
+		return nil, fmt.Errorf("start %s: %w", unit, err)
+	}
+	syncR.Close()
+	pid := cmd.Process.Pid
+	if err := l.startScope(ctx, unit, spec, pid); err != nil {
+		_ = syscall.Kill(-pid, syscall.SIGKILL)
+		_ = cmd.Wait()
+		return nil, fmt.Errorf("start %s: %w", unit, err)
+	}
+	if _, err := syncW.Write([]byte{1}); err != nil {
+		_ = syscall.Kill(-pid, syscall.SIGKILL)
+		_ = cmd.Wait()
+		return nil, fmt.Errorf("start %s: release the instance: %w", unit, err)
+	}
+	p := &scopeProcess{l: l, unit: unit, pid: pid, done: make(chan runtime.ExitInfo, 1)}
+	go func() {
+		err := cmd.Wait()
+		p.finish(exitInfo(err), cmd.ProcessState)
+	}()
+	return p, nil
+}
+
+func (l *ScopeLauncher) startScope(ctx context.Context, unit string, spec runtime.ProcessSpec, pid int) error {
+	fqfn := spec.Tenant + "/" + spec.Namespace + "/" + spec.Function
+	props := []sddbus.Property{
+		sddbus.PropDescription("Pulsar function instance " + fqfn + ":" + strconv.Itoa(spec.InstanceID)),
+		sddbus.PropSlice(l.opts.Slice),
+		sddbus.PropPids(uint32(pid)),
+		{Name: "CollectMode", Value: godbus.MakeVariant("inactive-or-failed")},
+		{Name: "LogExtraFields", Value: godbus.MakeVariant([][]byte{
+			[]byte("PULSAR_FUNCTION=" + fqfn),
+			[]byte("PULSAR_TENANT=" + spec.Tenant),
+			[]byte("PULSAR_NAMESPACE=" + spec.Namespace),
+			[]byte("PULSAR_FUNCTION_NAME=" + spec.Function),
+			[]byte("PULSAR_INSTANCE=" + strconv.Itoa(spec.InstanceID)),
+		})},
+	}
+	if spec.Resources.CPU > 0 {
+		props = append(props, sddbus.Property{Name: "CPUQuotaPerSecUSec",
+			Value: godbus.MakeVariant(uint64(math.Round(spec.Resources.CPU * 1e6)))})
+	}
+	if spec.Resources.RAMBytes > 0 {
+		mem := uint64(spec.Resources.RAMBytes) * uint64(100+l.opts.MemoryPaddingPercent) / 100
+		props = append(props, sddbus.Property{Name: "MemoryMax", Value: godbus.MakeVariant(mem)})
+	}
+	if l.opts.TasksMax > 0 {
+		props = append(props, sddbus.Property{Name: "TasksMax", Value: godbus.MakeVariant(l.opts.TasksMax)})
+	}
+	done := make(chan string, 1)
+	if _, err := l.conn.StartTransientUnitContext(ctx, unit, "fail", props, done); err != nil {
+		return fmt.Errorf("create scope %s: %w", unit, err)
+	}
+	select {
+	case res := <-done:
+		if res != "done" {
+			return fmt.Errorf("create scope %s: job %s", unit, res)
+		}
+	case <-ctx.Done():
+		return fmt.Errorf("create scope %s: %w", unit, ctx.Err())
+	}
+	return nil
+}
+
+// Result is the scope's result property ("success", "oom-kill", ...), which
+// tells a kernel OOM kill from other deaths.
+func (l *ScopeLauncher) Result(ctx context.Context, unit string) string {
+	p, err := l.conn.GetUnitTypePropertyContext(ctx, unit, "Scope", "Result")
+	if err != nil {
+		return ""
+	}
+	s, _ := p.Value.Value().(string)
+	return s
+}
+
+type scopeProcess struct {
+	l    *ScopeLauncher
+	unit string
+	pid  int
+	done chan runtime.ExitInfo
+	once sync.Once
+}
+
+func (p *scopeProcess) Pid() int                      { return p.pid }
+func (p *scopeProcess) Wait() <-chan runtime.ExitInfo { return p.done }
+
+// Signal signals every process of the scope.
+func (p *scopeProcess) Signal(sig os.Signal) error {
+	s, ok := sig.(syscall.Signal)
+	if !ok {
+		return fmt.Errorf("signal %s: unsupported signal %v", p.unit, sig)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := p.l.conn.KillUnitWithTarget(ctx, p.unit, sddbus.All, int32(s)); err != nil {
+		return fmt.Errorf("signal %s with %v: %w", p.unit, s, err)
+	}
+	return nil
+}
+
+func (p *scopeProcess) finish(info runtime.ExitInfo, _ *os.ProcessState) {
+	p.once.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		// The kernel's OOM killer sends SIGKILL; only systemd knows why.
+		if info.Signal == syscall.SIGKILL && p.l.Result(ctx, p.unit) == "oom-kill" {
+			info.Err = errors.New("killed by the kernel's OOM killer: the instance exceeded its MemoryMax (the function's ram)")
+		}
+		p.done <- info
+		close(p.done)
+	})
+}
+
+func exitInfo(err error) runtime.ExitInfo {
+	info := runtime.ExitInfo{Code: 0}
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			info.Code, info.Signal = -1, ws.Signal()
+			return info
+		}
+		info.Code = ee.ExitCode()
+		return info
+	} else if err != nil {
+		info.Code, info.Err = -1, err
+	}
+	return info
+}
