@@ -407,8 +407,13 @@ start_standalone() {
 	set_conf brokerServicePort "$BROKER_PORT" "$conf"
 	set_conf webServicePort "$WEB_PORT" "$conf"
 	set_conf functionsWorkerEnabled false "$conf"
-	# The file-system package storage the RocksDB mode switches on would otherwise write to
-	# $PULSAR_HOME/packages-storage, inside the shared cache.
+	# The broker's packages service (functionsWorkerEnablePackageManagement and function://
+	# URLs): the standalone turns it on only together with its own functions worker, which is off
+	# here, so turn it on explicitly, with file-system storage under the state dir (by default it
+	# would write to $PULSAR_HOME/packages-storage, inside the shared cache).
+	set_conf enablePackagesManagement true "$conf"
+	set_conf packagesManagementStorageProvider \
+		org.apache.pulsar.packages.management.storage.filesystem.FileSystemPackagesStorageProvider "$conf"
 	set_conf STORAGE_PATH "$data/packages-storage" "$conf"
 
 	local args=(standalone -nfw
