@@ -20,6 +20,8 @@ import (
 	"github.com/pulsar-functions-worker/pulsar-functions-worker/internal/cluster"
 	"github.com/pulsar-functions-worker/pulsar-functions-worker/internal/config"
 	"github.com/pulsar-functions-worker/pulsar-functions-worker/internal/metadata"
+	"github.com/pulsar-functions-worker/pulsar-functions-worker/internal/packages"
+	"github.com/pulsar-functions-worker/pulsar-functions-worker/internal/runtime"
 	"github.com/pulsar-functions-worker/pulsar-functions-worker/internal/scheduler"
 	"github.com/pulsar-functions-worker/pulsar-functions-worker/internal/systemd"
 )
@@ -47,6 +49,8 @@ type Daemon struct {
 	broker      *broker.Broker
 	meta        *metadata.Manager
 	assignments *scheduler.Assignments
+	packages    *packages.Store
+	runtime     *runtime.Manager
 	// fatal receives errors that must stop the worker (a state topic that
 	// can no longer be followed), as the Java worker's ErrorNotifier.
 	fatal chan error
@@ -134,6 +138,13 @@ func (d *Daemon) Run(ctx context.Context) error {
 		if err := d.notify.Ready(d.statusLine()); err != nil {
 			d.log.Warn("notify ready", "err", err)
 		}
+		wg.Go(func() error {
+			// Leave the cluster first on shutdown, so another worker leads at
+			// once, while the instances are still being stopped.
+			<-wctx.Done()
+			return d.membership.Load().Leave()
+		})
+		wg.Go(func() error { return d.runtime.Run(wctx) })
 		wg.Go(func() error { return d.watchMembership(wctx) })
 		wg.Go(func() error { return d.watchdog(wctx) })
 		wg.Go(func() error { return d.lead(wctx) })
@@ -199,6 +210,9 @@ func (d *Daemon) start(ctx context.Context) error {
 	}
 	d.assignments = scheduler.NewAssignments(b.Client, d.cfg.AssignmentTopic(), d.self().WorkerID, d.log.With("component", "assignments"))
 	if err := d.assignments.Load(ctx); err != nil {
+		return err
+	}
+	if err := d.startInstances(ctx); err != nil {
 		return err
 	}
 	// Even a leader follows until it holds the exclusive producers (lead).
