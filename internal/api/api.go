@@ -62,19 +62,26 @@ func (OpenGuard) IsSuperUser(context.Context, string, *http.Request) (bool, erro
 
 // Server is the HTTP handler of the worker.
 type Server struct {
-	worker  Worker
-	guard   Guard
-	metrics prometheus.Gatherer
-	log     *slog.Logger
-	mux     *http.ServeMux
+	worker    Worker
+	guard     Guard
+	metrics   prometheus.Gatherer
+	log       *slog.Logger
+	mux       *http.ServeMux
+	functions FunctionsBackend
 }
 
+// Option adds an optional part of the API to New's Server.
+type Option func(*Server)
+
 // New builds the handler. metrics is what /metrics exposes.
-func New(w Worker, g Guard, metrics prometheus.Gatherer, log *slog.Logger) *Server {
+func New(w Worker, g Guard, metrics prometheus.Gatherer, log *slog.Logger, opts ...Option) *Server {
 	if g == nil {
 		g = OpenGuard{}
 	}
 	s := &Server{worker: w, guard: g, metrics: metrics, log: log, mux: http.NewServeMux()}
+	for _, o := range opts {
+		o(s)
+	}
 	s.routes()
 	return s
 }
@@ -85,6 +92,9 @@ func (s *Server) routes() {
 		s.mux.Handle("GET "+base+"/cluster/leader", s.superUser(s.getLeader))
 		s.mux.Handle("GET "+base+"/assignments", s.superUser(s.getAssignments))
 		s.mux.Handle("GET "+base+"/cluster/leader/ready", s.authenticated(s.getLeaderReady))
+	}
+	if s.functions != nil {
+		s.functionRoutes()
 	}
 	s.mux.Handle("GET /initialized", s.rootAuth(http.HandlerFunc(s.getInitialized)))
 	s.mux.Handle("GET /version", s.rootAuth(http.HandlerFunc(s.getVersion)))

@@ -1,0 +1,1603 @@
+package api
+
+// FunctionConfig <-> FunctionDetails as Apache Pulsar 4.0.8's
+// FunctionConfigUtils does it (convert, convertFromDetails, validateUpdate,
+// inferMissingArguments, doCommonChecks, doPythonChecks, doGolangChecks).
+// Messages are Java's, typos included, because clients show them verbatim.
+// testdata/functions/conversion_java.golden.json holds what the Java code
+// itself produces for testdata/functions/conversion_cases.json; the tests
+// compare against it.
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"unicode"
+
+	"github.com/pulsar-functions-worker/pulsar-functions-worker/internal/pb"
+)
+
+// Java enum names, in declaration order (Jackson accepts their ordinals).
+var (
+	enumGuarantees       = []string{"ATLEAST_ONCE", "ATMOST_ONCE", "EFFECTIVELY_ONCE", "MANUAL"}
+	enumWindowGuarantees = []string{"ATLEAST_ONCE", "ATMOST_ONCE"}
+	enumRuntime          = []string{"JAVA", "PYTHON", "GO"}
+	enumPosition         = []string{"Latest", "Earliest"}
+	enumCompression      = []string{"NONE", "LZ4", "ZLIB", "ZSTD", "SNAPPY"}
+	enumProducerCrypto   = []string{"FAIL", "SEND"}
+	enumConsumerCrypto   = []string{"FAIL", "DISCARD", "CONSUME"}
+)
+
+const (
+	windowConfigKey      = "__WINDOWCONFIGS__"
+	windowExecutorClass  = "org.apache.pulsar.functions.windowing.WindowFunctionExecutor"
+	maxPendingAsyncReqs  = 1000
+	defaultCPU           = 1.0
+	defaultRAM           = 1073741824
+	defaultDisk          = 10737418240
+	msgNoRuntime         = "Function language runtime is either not set or cannot be determined"
+	msgPackageMissing    = "Function Package is not provided"
+	msgJavaPackageMissng = "Function package is not provided"
+)
+
+// functionConfig is Java's org.apache.pulsar.common.functions.FunctionConfig
+// (4.0.8). Pointers because Java's fields are nullable; field order is
+// Jackson's output order (declaration order).
+type functionConfig struct {
+	RuntimeFlags                   *string                    `json:"runtimeFlags,omitzero"`
+	Tenant                         *string                    `json:"tenant,omitzero"`
+	Namespace                      *string                    `json:"namespace,omitzero"`
+	Name                           *string                    `json:"name,omitzero"`
+	ClassName                      *string                    `json:"className,omitzero"`
+	Inputs                         []*string                  `json:"inputs,omitzero"`
+	CustomSerdeInputs              map[string]string          `json:"customSerdeInputs,omitzero"`
+	TopicsPattern                  *string                    `json:"topicsPattern,omitzero"`
+	CustomSchemaInputs             map[string]string          `json:"customSchemaInputs,omitzero"`
+	CustomSchemaOutputs            map[string]string          `json:"customSchemaOutputs,omitzero"`
+	InputSpecs                     map[string]*consumerConfig `json:"inputSpecs,omitzero"`
+	InputTypeClassName             *string                    `json:"inputTypeClassName,omitzero"`
+	Output                         *string                    `json:"output,omitzero"`
+	ProducerConfig                 *producerConfig            `json:"producerConfig,omitzero"`
+	OutputSchemaType               *string                    `json:"outputSchemaType,omitzero"`
+	OutputTypeClassName            *string                    `json:"outputTypeClassName,omitzero"`
+	OutputSerdeClassName           *string                    `json:"outputSerdeClassName,omitzero"`
+	LogTopic                       *string                    `json:"logTopic,omitzero"`
+	ProcessingGuarantees           *string                    `json:"processingGuarantees,omitzero"`
+	RetainOrdering                 *bool                      `json:"retainOrdering,omitzero"`
+	RetainKeyOrdering              *bool                      `json:"retainKeyOrdering,omitzero"`
+	BatchBuilder                   *string                    `json:"batchBuilder,omitzero"`
+	ForwardSourceMessageProperty   *bool                      `json:"forwardSourceMessageProperty,omitzero"`
+	UserConfig                     map[string]any             `json:"userConfig,omitzero"`
+	Secrets                        map[string]any             `json:"secrets,omitzero"`
+	Runtime                        *string                    `json:"runtime,omitzero"`
+	AutoAck                        *bool                      `json:"autoAck,omitzero"`
+	MaxMessageRetries              *int32                     `json:"maxMessageRetries,omitzero"`
+	DeadLetterTopic                *string                    `json:"deadLetterTopic,omitzero"`
+	SubName                        *string                    `json:"subName,omitzero"`
+	Parallelism                    *int32                     `json:"parallelism,omitzero"`
+	Resources                      *resourcesConfig           `json:"resources,omitzero"`
+	FQFN                           *string                    `json:"fqfn,omitzero"`
+	WindowConfig                   *windowConfig              `json:"windowConfig,omitzero"`
+	TimeoutMs                      *int64                     `json:"timeoutMs,omitzero"`
+	Jar                            *string                    `json:"jar,omitzero"`
+	Py                             *string                    `json:"py,omitzero"`
+	Go                             *string                    `json:"go,omitzero"`
+	FunctionType                   *string                    `json:"functionType,omitzero"`
+	CleanupSubscription            *bool                      `json:"cleanupSubscription,omitzero"`
+	CustomRuntimeOptions           *string                    `json:"customRuntimeOptions,omitzero"`
+	MaxPendingAsyncRequests        *int32                     `json:"maxPendingAsyncRequests,omitzero"`
+	ExposePulsarAdminClientEnabled *bool                      `json:"exposePulsarAdminClientEnabled,omitzero"`
+	SkipToLatest                   *bool                      `json:"skipToLatest,omitzero"`
+	SubscriptionPosition           *string                    `json:"subscriptionPosition,omitzero"`
+}
+
+// consumerConfig is Java's ConsumerConfig. Jackson names isRegexPattern
+// "regexPattern" and writes it last.
+type consumerConfig struct {
+	SchemaType         *string           `json:"schemaType,omitzero"`
+	SerdeClassName     *string           `json:"serdeClassName,omitzero"`
+	SchemaProperties   map[string]string `json:"schemaProperties,omitzero"`
+	ConsumerProperties map[string]string `json:"consumerProperties,omitzero"`
+	ReceiverQueueSize  *int32            `json:"receiverQueueSize,omitzero"`
+	CryptoConfig       *cryptoConfig     `json:"cryptoConfig,omitzero"`
+	PoolMessages       bool              `json:"poolMessages"`
+	RegexPattern       bool              `json:"regexPattern"`
+}
+
+// producerConfig is Java's ProducerConfig (4.0.8: no batchingConfig).
+type producerConfig struct {
+	MaxPendingMessages                 *int32        `json:"maxPendingMessages,omitzero"`
+	MaxPendingMessagesAcrossPartitions *int32        `json:"maxPendingMessagesAcrossPartitions,omitzero"`
+	UseThreadLocalProducers            *bool         `json:"useThreadLocalProducers,omitzero"`
+	CryptoConfig                       *cryptoConfig `json:"cryptoConfig,omitzero"`
+	BatchBuilder                       *string       `json:"batchBuilder,omitzero"`
+	CompressionType                    *string       `json:"compressionType,omitzero"`
+}
+
+// cryptoConfig is Java's CryptoConfig.
+type cryptoConfig struct {
+	CryptoKeyReaderClassName    *string        `json:"cryptoKeyReaderClassName,omitzero"`
+	CryptoKeyReaderConfig       map[string]any `json:"cryptoKeyReaderConfig,omitzero"`
+	EncryptionKeys              []string       `json:"encryptionKeys,omitzero"`
+	ProducerCryptoFailureAction *string        `json:"producerCryptoFailureAction,omitzero"`
+	ConsumerCryptoFailureAction *string        `json:"consumerCryptoFailureAction,omitzero"`
+}
+
+// resourcesConfig is Java's Resources; a new one holds the defaults.
+type resourcesConfig struct {
+	CPU  *jdouble `json:"cpu,omitzero"`
+	RAM  *int64   `json:"ram,omitzero"`
+	Disk *int64   `json:"disk,omitzero"`
+}
+
+// windowConfig is Java's WindowConfig.
+type windowConfig struct {
+	WindowLengthCount             *int32  `json:"windowLengthCount,omitzero"`
+	WindowLengthDurationMs        *int64  `json:"windowLengthDurationMs,omitzero"`
+	SlidingIntervalCount          *int32  `json:"slidingIntervalCount,omitzero"`
+	SlidingIntervalDurationMs     *int64  `json:"slidingIntervalDurationMs,omitzero"`
+	LateDataTopic                 *string `json:"lateDataTopic,omitzero"`
+	MaxLagMs                      *int64  `json:"maxLagMs,omitzero"`
+	WatermarkEmitIntervalMs       *int64  `json:"watermarkEmitIntervalMs,omitzero"`
+	TimestampExtractorClassName   *string `json:"timestampExtractorClassName,omitzero"`
+	ActualWindowFunctionClassName *string `json:"actualWindowFunctionClassName,omitzero"`
+	ProcessingGuarantees          *string `json:"processingGuarantees,omitzero"`
+}
+
+// gson is the window config as Gson writes it into userConfig.
+func (w *windowConfig) gson() gsonObject {
+	o := gsonObject{}
+	add := func(name string, v any) { o = append(o, gsonField{name, v}) }
+	if w.WindowLengthCount != nil {
+		add("windowLengthCount", int64(*w.WindowLengthCount))
+	}
+	if w.WindowLengthDurationMs != nil {
+		add("windowLengthDurationMs", *w.WindowLengthDurationMs)
+	}
+	if w.SlidingIntervalCount != nil {
+		add("slidingIntervalCount", int64(*w.SlidingIntervalCount))
+	}
+	if w.SlidingIntervalDurationMs != nil {
+		add("slidingIntervalDurationMs", *w.SlidingIntervalDurationMs)
+	}
+	if w.LateDataTopic != nil {
+		add("lateDataTopic", *w.LateDataTopic)
+	}
+	if w.MaxLagMs != nil {
+		add("maxLagMs", *w.MaxLagMs)
+	}
+	if w.WatermarkEmitIntervalMs != nil {
+		add("watermarkEmitIntervalMs", *w.WatermarkEmitIntervalMs)
+	}
+	if w.TimestampExtractorClassName != nil {
+		add("timestampExtractorClassName", *w.TimestampExtractorClassName)
+	}
+	if w.ActualWindowFunctionClassName != nil {
+		add("actualWindowFunctionClassName", *w.ActualWindowFunctionClassName)
+	}
+	if w.ProcessingGuarantees != nil {
+		add("processingGuarantees", *w.ProcessingGuarantees)
+	}
+	return o
+}
+
+// --- Decoding with Jackson's leniency -------------------------------------
+
+type jkind int
+
+const (
+	kString jkind = iota
+	kInt
+	kLong
+	kDouble
+	kBool
+	kEnum
+	kStringList
+	kStringMap
+	kAnyMap
+	kObject
+	kObjectMap
+)
+
+// jprop describes one Java property for decoding.
+type jprop struct {
+	kind jkind
+	enum []string
+	obj  *jclassSchema
+}
+
+// jclassSchema is the decodable shape of a Java config class: its
+// properties and the values its no-argument constructor sets.
+type jclassSchema struct {
+	props    map[string]jprop
+	defaults map[string]any
+}
+
+var (
+	cryptoSchema = &jclassSchema{props: map[string]jprop{
+		"cryptoKeyReaderClassName":    {kind: kString},
+		"cryptoKeyReaderConfig":       {kind: kAnyMap},
+		"encryptionKeys":              {kind: kStringList},
+		"producerCryptoFailureAction": {kind: kEnum, enum: enumProducerCrypto},
+		"consumerCryptoFailureAction": {kind: kEnum, enum: enumConsumerCrypto},
+	}}
+	consumerSchema = &jclassSchema{
+		props: map[string]jprop{
+			"schemaType":         {kind: kString},
+			"serdeClassName":     {kind: kString},
+			"regexPattern":       {kind: kBool},
+			"schemaProperties":   {kind: kStringMap},
+			"consumerProperties": {kind: kStringMap},
+			"receiverQueueSize":  {kind: kInt},
+			"cryptoConfig":       {kind: kObject, obj: cryptoSchema},
+			"poolMessages":       {kind: kBool},
+		},
+		defaults: map[string]any{"schemaProperties": map[string]any{}, "consumerProperties": map[string]any{}},
+	}
+	producerSchema = &jclassSchema{props: map[string]jprop{
+		"maxPendingMessages":                 {kind: kInt},
+		"maxPendingMessagesAcrossPartitions": {kind: kInt},
+		"useThreadLocalProducers":            {kind: kBool},
+		"cryptoConfig":                       {kind: kObject, obj: cryptoSchema},
+		"batchBuilder":                       {kind: kString},
+		"compressionType":                    {kind: kEnum, enum: enumCompression},
+	}}
+	resourcesSchema = &jclassSchema{
+		props: map[string]jprop{"cpu": {kind: kDouble}, "ram": {kind: kLong}, "disk": {kind: kLong}},
+		defaults: map[string]any{
+			"cpu": json.Number("1.0"), "ram": json.Number(strconv.Itoa(defaultRAM)), "disk": json.Number(strconv.Itoa(defaultDisk)),
+		},
+	}
+	windowSchema = &jclassSchema{props: map[string]jprop{
+		"windowLengthCount":             {kind: kInt},
+		"windowLengthDurationMs":        {kind: kLong},
+		"slidingIntervalCount":          {kind: kInt},
+		"slidingIntervalDurationMs":     {kind: kLong},
+		"lateDataTopic":                 {kind: kString},
+		"maxLagMs":                      {kind: kLong},
+		"watermarkEmitIntervalMs":       {kind: kLong},
+		"timestampExtractorClassName":   {kind: kString},
+		"actualWindowFunctionClassName": {kind: kString},
+		"processingGuarantees":          {kind: kEnum, enum: enumWindowGuarantees},
+	}}
+	functionConfigSchema = &jclassSchema{
+		props: map[string]jprop{
+			"runtimeFlags":                   {kind: kString},
+			"tenant":                         {kind: kString},
+			"namespace":                      {kind: kString},
+			"name":                           {kind: kString},
+			"className":                      {kind: kString},
+			"inputs":                         {kind: kStringList},
+			"customSerdeInputs":              {kind: kStringMap},
+			"topicsPattern":                  {kind: kString},
+			"customSchemaInputs":             {kind: kStringMap},
+			"customSchemaOutputs":            {kind: kStringMap},
+			"inputSpecs":                     {kind: kObjectMap, obj: consumerSchema},
+			"inputTypeClassName":             {kind: kString},
+			"output":                         {kind: kString},
+			"producerConfig":                 {kind: kObject, obj: producerSchema},
+			"outputSchemaType":               {kind: kString},
+			"outputTypeClassName":            {kind: kString},
+			"outputSerdeClassName":           {kind: kString},
+			"logTopic":                       {kind: kString},
+			"processingGuarantees":           {kind: kEnum, enum: enumGuarantees},
+			"retainOrdering":                 {kind: kBool},
+			"retainKeyOrdering":              {kind: kBool},
+			"batchBuilder":                   {kind: kString},
+			"forwardSourceMessageProperty":   {kind: kBool},
+			"userConfig":                     {kind: kAnyMap},
+			"secrets":                        {kind: kAnyMap},
+			"runtime":                        {kind: kEnum, enum: enumRuntime},
+			"autoAck":                        {kind: kBool},
+			"maxMessageRetries":              {kind: kInt},
+			"deadLetterTopic":                {kind: kString},
+			"subName":                        {kind: kString},
+			"parallelism":                    {kind: kInt},
+			"resources":                      {kind: kObject, obj: resourcesSchema},
+			"fqfn":                           {kind: kString},
+			"windowConfig":                   {kind: kObject, obj: windowSchema},
+			"timeoutMs":                      {kind: kLong},
+			"jar":                            {kind: kString},
+			"py":                             {kind: kString},
+			"go":                             {kind: kString},
+			"functionType":                   {kind: kString},
+			"cleanupSubscription":            {kind: kBool},
+			"customRuntimeOptions":           {kind: kString},
+			"maxPendingAsyncRequests":        {kind: kInt},
+			"exposePulsarAdminClientEnabled": {kind: kBool},
+			"skipToLatest":                   {kind: kBool},
+			"subscriptionPosition":           {kind: kEnum, enum: enumPosition},
+		},
+		defaults: map[string]any{"subscriptionPosition": "Latest"},
+	}
+)
+
+// errBadJSON is a request body Jackson would not bind: the Java worker
+// answers with a bare 400 Bad Request.
+var errBadJSON = errors.New("Bad Request")
+
+// decodeJackson binds JSON text to out (a pointer to one of the config
+// structs) the way Pulsar's Jackson ObjectMapper binds it to the Java class
+// described by schema. The result of binding "null" is reported as isNull.
+func decodeJackson(data []byte, schema *jclassSchema, out any) (isNull bool, err error) {
+	v, err := decodeJSONValue(data)
+	if err != nil {
+		return false, fmt.Errorf("%w: %v", errBadJSON, err)
+	}
+	if v == nil {
+		return true, nil
+	}
+	norm, err := normalizeObject(v, schema)
+	if err != nil {
+		return false, fmt.Errorf("%w: %v", errBadJSON, err)
+	}
+	b, err := json.Marshal(norm)
+	if err != nil {
+		return false, fmt.Errorf("%w: %v", errBadJSON, err)
+	}
+	// UseNumber keeps the literals of Map<String, Object> values, which
+	// typedAnyMap needs to type them as Jackson did.
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	if err := dec.Decode(out); err != nil {
+		return false, fmt.Errorf("%w: %v", errBadJSON, err)
+	}
+	return false, nil
+}
+
+func normalizeObject(v any, schema *jclassSchema) (map[string]any, error) {
+	m, ok := v.(map[string]any)
+	if !ok {
+		return nil, fmt.Errorf("expected a JSON object, got %T", v)
+	}
+	out := make(map[string]any, len(m))
+	for k, d := range schema.defaults {
+		out[k] = d
+	}
+	for k, e := range m {
+		p, ok := schema.props[k]
+		if !ok {
+			continue // FAIL_ON_UNKNOWN_PROPERTIES is off
+		}
+		n, err := normalize(e, p)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", k, err)
+		}
+		out[k] = n
+	}
+	return out, nil
+}
+
+func normalize(v any, p jprop) (any, error) {
+	if v == nil {
+		return nil, nil
+	}
+	switch p.kind {
+	case kString:
+		return coerceString(v)
+	case kInt, kLong:
+		return coerceInteger(v, p.kind == kInt)
+	case kDouble:
+		return coerceDouble(v)
+	case kBool:
+		return coerceBool(v)
+	case kEnum:
+		return coerceEnum(v, p.enum), nil
+	case kStringList:
+		l, ok := v.([]any)
+		if !ok {
+			return nil, fmt.Errorf("expected an array")
+		}
+		out := make([]any, 0, len(l))
+		for _, e := range l {
+			if e == nil {
+				out = append(out, nil)
+				continue
+			}
+			s, err := coerceString(e)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, s)
+		}
+		return out, nil
+	case kStringMap:
+		m, ok := v.(map[string]any)
+		if !ok {
+			return nil, fmt.Errorf("expected an object")
+		}
+		out := make(map[string]any, len(m))
+		for k, e := range m {
+			if e == nil {
+				continue // a null value cannot be carried over into protobuf maps
+			}
+			s, err := coerceString(e)
+			if err != nil {
+				return nil, err
+			}
+			out[k] = s
+		}
+		return out, nil
+	case kAnyMap:
+		m, ok := v.(map[string]any)
+		if !ok {
+			return nil, fmt.Errorf("expected an object")
+		}
+		return m, nil // numbers stay json.Number; jacksonNumbers types them
+	case kObject:
+		return normalizeObject(v, p.obj)
+	case kObjectMap:
+		m, ok := v.(map[string]any)
+		if !ok {
+			return nil, fmt.Errorf("expected an object")
+		}
+		out := make(map[string]any, len(m))
+		for k, e := range m {
+			if e == nil {
+				continue
+			}
+			o, err := normalizeObject(e, p.obj)
+			if err != nil {
+				return nil, err
+			}
+			out[k] = o
+		}
+		return out, nil
+	}
+	return nil, fmt.Errorf("unknown kind %d", p.kind)
+}
+
+func coerceString(v any) (any, error) {
+	switch x := v.(type) {
+	case string:
+		return x, nil
+	case json.Number:
+		return string(x), nil
+	case bool:
+		return strconv.FormatBool(x), nil
+	}
+	return nil, fmt.Errorf("cannot coerce %T to String", v)
+}
+
+func coerceInteger(v any, int32Only bool) (any, error) {
+	var s string
+	switch x := v.(type) {
+	case json.Number:
+		s = string(x)
+	case string:
+		s = strings.TrimSpace(x)
+		if s == "" {
+			return nil, nil
+		}
+	default:
+		return nil, fmt.Errorf("cannot coerce %T to a number", v)
+	}
+	var n int64
+	if i, err := strconv.ParseInt(s, 10, 64); err == nil {
+		n = i
+	} else if f, ferr := strconv.ParseFloat(s, 64); ferr == nil && strings.ContainsAny(s, ".eE") && f >= -9.2e18 && f <= 9.2e18 {
+		n = int64(f) // ACCEPT_FLOAT_AS_INT truncates
+	} else {
+		return nil, fmt.Errorf("not an integer: %q", s)
+	}
+	if int32Only && (n < -1<<31 || n > 1<<31-1) {
+		return nil, fmt.Errorf("numeric value %d out of range of int", n)
+	}
+	return n, nil
+}
+
+func coerceDouble(v any) (any, error) {
+	switch x := v.(type) {
+	case json.Number:
+		f, err := strconv.ParseFloat(string(x), 64)
+		if err != nil {
+			return nil, err
+		}
+		return f, nil
+	case string:
+		s := strings.TrimSpace(x)
+		if s == "" {
+			return nil, nil
+		}
+		f, err := strconv.ParseFloat(s, 64)
+		if err != nil {
+			return nil, err
+		}
+		return f, nil
+	}
+	return nil, fmt.Errorf("cannot coerce %T to Double", v)
+}
+
+func coerceBool(v any) (any, error) {
+	switch x := v.(type) {
+	case bool:
+		return x, nil
+	case string:
+		switch strings.TrimSpace(x) {
+		case "true", "True", "TRUE":
+			return true, nil
+		case "false", "False", "FALSE":
+			return false, nil
+		case "":
+			return nil, nil
+		}
+	case json.Number:
+		if i, err := strconv.ParseInt(string(x), 10, 64); err == nil {
+			return i != 0, nil
+		}
+	}
+	return nil, fmt.Errorf("cannot coerce %v to Boolean", v)
+}
+
+// coerceEnum maps a JSON value to an enum constant name; unknown names and
+// ordinals become null (READ_UNKNOWN_ENUM_VALUES_AS_NULL).
+func coerceEnum(v any, values []string) any {
+	switch x := v.(type) {
+	case string:
+		for _, e := range values {
+			if e == x {
+				return e
+			}
+		}
+	case json.Number:
+		if i, err := strconv.Atoi(string(x)); err == nil && i >= 0 && i < len(values) {
+			return values[i]
+		}
+	}
+	return nil
+}
+
+// parseFunctionConfig binds the functionConfig part. A missing, empty or
+// "null" part gives (nil, nil): "Function config is not provided".
+func parseFunctionConfig(data []byte) (*functionConfig, error) {
+	if len(strings.TrimSpace(string(data))) == 0 {
+		return nil, nil
+	}
+	fc := new(functionConfig)
+	isNull, err := decodeJackson(data, functionConfigSchema, fc)
+	if err != nil || isNull {
+		return nil, err
+	}
+	fc.UserConfig = typedAnyMap(fc.UserConfig)
+	fc.Secrets = typedAnyMap(fc.Secrets)
+	for _, cc := range fc.InputSpecs {
+		if cc.CryptoConfig != nil {
+			cc.CryptoConfig.CryptoKeyReaderConfig = typedAnyMap(cc.CryptoConfig.CryptoKeyReaderConfig)
+		}
+	}
+	if fc.ProducerConfig != nil && fc.ProducerConfig.CryptoConfig != nil {
+		fc.ProducerConfig.CryptoConfig.CryptoKeyReaderConfig = typedAnyMap(fc.ProducerConfig.CryptoConfig.CryptoKeyReaderConfig)
+	}
+	return fc, nil
+}
+
+// typedAnyMap types the json.Numbers of a decoded Map<String, Object> the
+// way Jackson types them.
+func typedAnyMap(m map[string]any) map[string]any {
+	if m == nil {
+		return nil
+	}
+	return jacksonNumbers(m).(map[string]any)
+}
+
+// --- Helpers for Java's null/empty/blank tests -----------------------------
+
+func ptr[T any](v T) *T { return &v }
+
+func isEmpty(s *string) bool { return s == nil || *s == "" }
+
+func isBlank(s *string) bool {
+	return s == nil || strings.TrimFunc(*s, unicode.IsSpace) == ""
+}
+
+func str(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
+func isTrue(b *bool) bool { return b != nil && *b }
+
+func strOrNull(s *string) string {
+	if s == nil {
+		return "null"
+	}
+	return *s
+}
+
+// validationError is an IllegalArgumentException of FunctionConfigUtils: the
+// REST layer answers 400 with its message.
+type validationError struct{ msg string }
+
+func (e *validationError) Error() string { return e.msg }
+
+func invalid(format string, args ...any) error {
+	return &validationError{fmt.Sprintf(format, args...)}
+}
+
+// --- inferMissingArguments, validation -------------------------------------
+
+// inferMissingArguments fills defaults the way Java's does before
+// validation: parallelism, maxPendingAsyncRequests, the worker's
+// forwardSourceMessageProperty default, the runtime from jar/py/go, and the
+// window defaults.
+func (fc *functionConfig) inferMissingArguments(forwardSourceMessageProperty bool) {
+	if fc.Parallelism == nil {
+		fc.Parallelism = ptr(int32(1))
+	}
+	if fc.MaxPendingAsyncRequests == nil {
+		fc.MaxPendingAsyncRequests = ptr(int32(maxPendingAsyncReqs))
+	}
+	if forwardSourceMessageProperty {
+		if fc.ForwardSourceMessageProperty == nil {
+			fc.ForwardSourceMessageProperty = ptr(true)
+		}
+	} else {
+		fc.ForwardSourceMessageProperty = nil
+	}
+	switch {
+	case fc.Jar != nil:
+		fc.Runtime = ptr("JAVA")
+	case fc.Py != nil:
+		fc.Runtime = ptr("PYTHON")
+	case fc.Go != nil:
+		fc.Runtime = ptr("GO")
+	}
+	if w := fc.WindowConfig; w != nil {
+		if w.WindowLengthDurationMs != nil && w.SlidingIntervalDurationMs == nil {
+			w.SlidingIntervalDurationMs = ptr(*w.WindowLengthDurationMs)
+		}
+		if w.WindowLengthCount != nil && w.SlidingIntervalCount == nil {
+			w.SlidingIntervalCount = ptr(*w.WindowLengthCount)
+		}
+		if w.TimestampExtractorClassName != nil {
+			if w.MaxLagMs == nil {
+				w.MaxLagMs = ptr(int64(0))
+			}
+			if w.WatermarkEmitIntervalMs == nil {
+				w.WatermarkEmitIntervalMs = ptr(int64(1000))
+			}
+		}
+		fc.AutoAck = ptr(false)
+	}
+}
+
+// collectAllInputTopics lists every input, duplicates included, as Java does.
+func (fc *functionConfig) collectAllInputTopics() []string {
+	var all []string
+	for _, t := range fc.Inputs {
+		all = append(all, strOrNull(t))
+	}
+	if fc.TopicsPattern != nil {
+		all = append(all, *fc.TopicsPattern)
+	}
+	all = append(all, sortedKeys(fc.CustomSerdeInputs)...)
+	all = append(all, sortedKeys(fc.CustomSchemaInputs)...)
+	all = append(all, sortedKeys(fc.InputSpecs)...)
+	return all
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+func (fc *functionConfig) guarantee(g string) bool {
+	return fc.ProcessingGuarantees != nil && *fc.ProcessingGuarantees == g
+}
+
+func (fc *functionConfig) retries() bool {
+	return fc.MaxMessageRetries != nil && *fc.MaxMessageRetries >= 0
+}
+
+// doCommonChecks is FunctionConfigUtils.doCommonChecks.
+func (fc *functionConfig) doCommonChecks() error {
+	if isEmpty(fc.Tenant) {
+		return invalid("Function tenant cannot be null")
+	}
+	if isEmpty(fc.Namespace) {
+		return invalid("Function namespace cannot be null")
+	}
+	if isEmpty(fc.Name) {
+		return invalid("Function name cannot be null")
+	}
+	if str(fc.Runtime) == "PYTHON" && isEmpty(fc.ClassName) {
+		return invalid("Function classname cannot be null")
+	}
+	inputs := fc.collectAllInputTopics()
+	if len(inputs) == 0 {
+		return invalid("No input topic(s) specified for the function")
+	}
+	for _, t := range inputs {
+		if !validTopicName(t) {
+			return invalid("Input topic %s is invalid", t)
+		}
+	}
+	if !isEmpty(fc.Output) && !validTopicName(*fc.Output) {
+		return invalid("Output topic %s is invalid", *fc.Output)
+	}
+	if !isEmpty(fc.LogTopic) && !validTopicName(*fc.LogTopic) {
+		return invalid("LogTopic topic %s is invalid", *fc.LogTopic)
+	}
+	if !isEmpty(fc.DeadLetterTopic) && !validTopicName(*fc.DeadLetterTopic) {
+		return invalid("DeadLetter topic %s is invalid", *fc.DeadLetterTopic)
+	}
+	if fc.Parallelism != nil && *fc.Parallelism <= 0 {
+		return invalid("Function parallelism must be a positive number")
+	}
+	if fc.Output != nil {
+		for _, t := range inputs {
+			if t == *fc.Output {
+				return invalid("Output topic %s is also being used as an input topic (topics must be one or the other)", *fc.Output)
+			}
+		}
+	}
+	if w := fc.WindowConfig; w != nil {
+		if isTrue(fc.AutoAck) {
+			return invalid("Cannot enable auto ack when using windowing functionality")
+		}
+		if err := w.validate(); err != nil {
+			return err
+		}
+	}
+	if r := fc.Resources; r != nil {
+		if r.CPU != nil && *r.CPU <= 0 {
+			return invalid("The cpu allocation for the function must be positive")
+		}
+		if r.RAM != nil && *r.RAM <= 0 {
+			return invalid("The ram allocation for the function must be positive")
+		}
+		if r.Disk != nil && *r.Disk <= 0 {
+			return invalid("The disk allocation for the function must be positive")
+		}
+	}
+	if fc.TimeoutMs != nil && *fc.TimeoutMs <= 0 {
+		return invalid("Function timeout must be a positive number")
+	}
+	if fc.TimeoutMs != nil && fc.ProcessingGuarantees != nil && *fc.ProcessingGuarantees != "ATLEAST_ONCE" {
+		return invalid("Message timeout can only be specified with processing guarantee is ATLEAST_ONCE")
+	}
+	if fc.retries() && fc.guarantee("EFFECTIVELY_ONCE") {
+		return invalid("MaxMessageRetries and Effectively once don't gel well")
+	}
+	if !fc.retries() && !isEmpty(fc.DeadLetterTopic) {
+		return invalid("Dead Letter Topic specified, however max retries is set to infinity")
+	}
+	if isTrue(fc.RetainKeyOrdering) && fc.guarantee("EFFECTIVELY_ONCE") {
+		return invalid("When effectively once processing guarantee is specified, retain Key ordering cannot be set")
+	}
+	if isTrue(fc.RetainKeyOrdering) && isTrue(fc.RetainOrdering) {
+		return invalid("Only one of retain ordering or retain key ordering can be set")
+	}
+	// A builtin:// py or go "file" is looked up on the worker's disk, as in Java.
+	for _, c := range []struct {
+		file *string
+		msg  string
+	}{{fc.Py, "The supplied python file does not exist"}, {fc.Go, "The supplied go file does not exist"}} {
+		if isEmpty(c.file) || packageURLSupported(*c.file) || !strings.HasPrefix(*c.file, "builtin") {
+			continue
+		}
+		if strings.Contains(*c.file, "..") {
+			return invalid("Invalid filename: %s", *c.file)
+		}
+		if _, err := os.Stat(*c.file); err != nil {
+			return invalid("%s", c.msg)
+		}
+	}
+	for _, topic := range sortedKeys(fc.InputSpecs) {
+		cc := fc.InputSpecs[topic]
+		if cc.ReceiverQueueSize != nil && *cc.ReceiverQueueSize < 0 {
+			return invalid("Receiver queue size should be >= zero")
+		}
+		if cc.CryptoConfig != nil && isBlank(cc.CryptoConfig.CryptoKeyReaderClassName) {
+			return invalid("CryptoKeyReader class name required")
+		}
+	}
+	if pc := fc.ProducerConfig; pc != nil && pc.CryptoConfig != nil {
+		if isBlank(pc.CryptoConfig.CryptoKeyReaderClassName) {
+			return invalid("CryptoKeyReader class name required")
+		}
+		if len(pc.CryptoConfig.EncryptionKeys) == 0 {
+			return invalid("Must provide encryption key name for crypto key reader")
+		}
+	}
+	return nil
+}
+
+func (w *windowConfig) validate() error {
+	if w.WindowLengthDurationMs == nil && w.WindowLengthCount == nil {
+		return invalid("Window length is not specified")
+	}
+	if w.WindowLengthDurationMs != nil && w.WindowLengthCount != nil {
+		return invalid("Window length for time and count are set! Please set one or the other.")
+	}
+	if w.WindowLengthCount != nil && *w.WindowLengthCount <= 0 {
+		return invalid("Window length must be positive [%d]", *w.WindowLengthCount)
+	}
+	if w.WindowLengthDurationMs != nil && *w.WindowLengthDurationMs <= 0 {
+		return invalid("Window length must be positive [%d]", *w.WindowLengthDurationMs)
+	}
+	if w.SlidingIntervalCount != nil && *w.SlidingIntervalCount <= 0 {
+		return invalid("Sliding interval must be positive [%d]", *w.SlidingIntervalCount)
+	}
+	if w.SlidingIntervalDurationMs != nil && *w.SlidingIntervalDurationMs <= 0 {
+		return invalid("Sliding interval must be positive [%d]", *w.SlidingIntervalDurationMs)
+	}
+	if w.TimestampExtractorClassName != nil {
+		if w.MaxLagMs != nil && *w.MaxLagMs < 0 {
+			return invalid("Lag duration must be positive [%d]", *w.MaxLagMs)
+		}
+		if w.WatermarkEmitIntervalMs != nil && *w.WatermarkEmitIntervalMs <= 0 {
+			return invalid("Watermark interval must be positive [%d]", *w.WatermarkEmitIntervalMs)
+		}
+	}
+	return nil
+}
+
+// validateNonJavaFunction is FunctionConfigUtils.validateNonJavaFunction.
+func (fc *functionConfig) validateNonJavaFunction() error {
+	if err := fc.doCommonChecks(); err != nil {
+		return err
+	}
+	switch str(fc.Runtime) {
+	case "GO":
+		switch {
+		case fc.guarantee("EFFECTIVELY_ONCE"):
+			return invalid("Effectively-once processing guarantees not yet supported in Go function")
+		case fc.WindowConfig != nil:
+			return invalid("Windowing is not supported in Go function yet")
+		case fc.retries():
+			return invalid("Message retries not yet supported in Go function")
+		case isTrue(fc.RetainKeyOrdering):
+			return invalid("Retain Key Orderering not yet supported in Go function")
+		}
+	case "PYTHON":
+		switch {
+		case fc.guarantee("EFFECTIVELY_ONCE"):
+			return invalid("Effectively-once processing guarantees not yet supported in Python")
+		case fc.WindowConfig != nil:
+			return invalid("There is currently no support windowing in python")
+		case fc.retries():
+			return invalid("Message retries not yet supported in python")
+		}
+	default:
+		return invalid(msgNoRuntime)
+	}
+	return nil
+}
+
+// --- Topic names (TopicName.isValid) ---------------------------------------
+
+var namedEntity = regexp.MustCompile(`^[-=:.\w]*$`)
+
+// validTopicName is TopicName.isValid: short names (topic, or
+// tenant/namespace/topic) are completed with persistent:// and
+// public/default; the domain must be persistent or non-persistent;
+// tenant, cluster and namespace must match Pulsar's name pattern and the
+// local name must not be blank.
+func validTopicName(t string) bool {
+	complete := t
+	if !strings.Contains(t, "://") {
+		var parts []string
+		for _, p := range strings.Split(t, "/") {
+			if p != "" {
+				parts = append(parts, p)
+			}
+		}
+		switch len(parts) {
+		case 3:
+			complete = "persistent://" + t
+		case 1:
+			complete = "persistent://public/default/" + parts[0]
+		default:
+			return false
+		}
+	}
+	domain, rest, _ := strings.Cut(complete, "://")
+	if domain != "persistent" && domain != "non-persistent" {
+		return false
+	}
+	parts := strings.SplitN(rest, "/", 4)
+	var names []string
+	var local string
+	switch len(parts) {
+	case 3:
+		names, local = parts[:2], parts[2]
+	case 4:
+		names, local = parts[:3], parts[3]
+	default:
+		return false
+	}
+	for _, n := range names {
+		if n == "" || !namedEntity.MatchString(n) {
+			return false
+		}
+	}
+	return strings.TrimFunc(local, unicode.IsSpace) != ""
+}
+
+// packageURLSupported is Utils.isFunctionPackageUrlSupported.
+func packageURLSupported(s string) bool {
+	return strings.HasPrefix(s, "http") || strings.HasPrefix(s, "file") || hasPackageTypePrefix(s)
+}
+
+// hasPackageTypePrefix tells package-management URLs (function://,
+// sink://, source://) apart.
+func hasPackageTypePrefix(s string) bool {
+	for _, p := range []string{"function://", "sink://", "source://"} {
+		if strings.HasPrefix(s, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// --- convert (FunctionConfig -> FunctionDetails) ---------------------------
+
+// extractedDetails is Java's ExtractedFunctionDetails: the class to run and
+// the input/output type names found in the package (Java runtime only).
+type extractedDetails struct {
+	functionClassName *string
+	typeArg0          *string
+	typeArg1          *string
+}
+
+// convert is FunctionConfigUtils.convert(config, extracted).
+func (fc *functionConfig) convert(ex extractedDetails) (*pb.FunctionDetails, error) {
+	fd := &pb.FunctionDetails{}
+	src := &pb.SourceSpec{InputSpecs: map[string]*pb.ConsumerSpec{}}
+	for _, t := range fc.Inputs {
+		src.InputSpecs[strOrNull(t)] = &pb.ConsumerSpec{}
+	}
+	if !isEmpty(fc.TopicsPattern) {
+		src.InputSpecs[*fc.TopicsPattern] = &pb.ConsumerSpec{IsRegexPattern: true}
+	}
+	for _, topic := range sortedKeys(fc.CustomSerdeInputs) {
+		src.InputSpecs[topic] = &pb.ConsumerSpec{SerdeClassName: fc.CustomSerdeInputs[topic]}
+	}
+	for _, topic := range sortedKeys(fc.CustomSchemaInputs) {
+		var cc consumerConfig
+		isNull, err := decodeJackson([]byte(fc.CustomSchemaInputs[topic]), consumerSchema, &cc)
+		if err != nil || isNull {
+			return nil, invalid("Incorrect custom schema inputs,Topic %s ", topic)
+		}
+		src.InputSpecs[topic] = &pb.ConsumerSpec{
+			SchemaType:         str(cc.SchemaType),
+			SchemaProperties:   copyMap(cc.SchemaProperties),
+			ConsumerProperties: copyMap(cc.ConsumerProperties),
+		}
+	}
+	for _, topic := range sortedKeys(fc.InputSpecs) {
+		cc := fc.InputSpecs[topic]
+		spec := &pb.ConsumerSpec{IsRegexPattern: cc.RegexPattern, PoolMessages: cc.PoolMessages}
+		if !isBlank(cc.SchemaType) {
+			spec.SchemaType = *cc.SchemaType
+		} else if !isBlank(cc.SerdeClassName) {
+			spec.SerdeClassName = *cc.SerdeClassName
+		}
+		if cc.ReceiverQueueSize != nil {
+			spec.ReceiverQueueSize = &pb.ConsumerSpec_ReceiverQueueSize{Value: *cc.ReceiverQueueSize}
+		}
+		spec.SchemaProperties = copyMap(cc.SchemaProperties)
+		if cc.CryptoConfig != nil {
+			spec.CryptoSpec = cc.CryptoConfig.toSpec()
+		}
+		spec.ConsumerProperties = copyMap(cc.ConsumerProperties)
+		src.InputSpecs[topic] = spec
+	}
+
+	switch {
+	case isTrue(fc.RetainOrdering) || fc.guarantee("EFFECTIVELY_ONCE"):
+		src.SubscriptionType = pb.SubscriptionType_FAILOVER
+	case isTrue(fc.RetainKeyOrdering):
+		src.SubscriptionType = pb.SubscriptionType_KEY_SHARED
+	default:
+		src.SubscriptionType = pb.SubscriptionType_SHARED
+	}
+	if !isBlank(fc.SubName) {
+		src.SubscriptionName = *fc.SubName
+	}
+	if str(fc.SubscriptionPosition) == "Earliest" {
+		src.SubscriptionPosition = pb.SubscriptionPosition_EARLIEST
+	}
+	src.SkipToLatest = isTrue(fc.SkipToLatest)
+	if ex.typeArg0 != nil {
+		src.TypeClassName = *ex.typeArg0
+	} else if !isEmpty(fc.InputTypeClassName) {
+		src.TypeClassName = *fc.InputTypeClassName
+	}
+	if fc.TimeoutMs != nil {
+		src.TimeoutMs = uint64(*fc.TimeoutMs)
+		// Negative acks track failures fast.
+		src.NegativeAckRedeliveryDelayMs = uint64(*fc.TimeoutMs)
+	}
+	src.CleanupSubscription = fc.CleanupSubscription == nil || *fc.CleanupSubscription
+	fd.Source = src
+
+	sink := &pb.SinkSpec{}
+	if fc.Output != nil {
+		sink.Topic = *fc.Output
+	}
+	if !isBlank(fc.OutputSerdeClassName) {
+		sink.SerDeClassName = *fc.OutputSerdeClassName
+	}
+	if !isBlank(fc.OutputSchemaType) {
+		sink.SchemaType = *fc.OutputSchemaType
+	}
+	if isTrue(fc.ForwardSourceMessageProperty) {
+		sink.ForwardSourceMessageProperty = true
+	}
+	if fc.CustomSchemaOutputs != nil && fc.Output != nil {
+		if conf := fc.CustomSchemaOutputs[*fc.Output]; conf != "" {
+			var cc consumerConfig
+			isNull, err := decodeJackson([]byte(conf), consumerSchema, &cc)
+			if err != nil || isNull {
+				return nil, invalid("Incorrect custom schema outputs,Topic %s ", *fc.Output)
+			}
+			sink.SchemaProperties = copyMap(cc.SchemaProperties)
+			sink.ConsumerProperties = copyMap(cc.ConsumerProperties)
+		}
+	}
+	if ex.typeArg1 != nil {
+		sink.TypeClassName = *ex.typeArg1
+	} else if !isEmpty(fc.OutputTypeClassName) {
+		sink.TypeClassName = *fc.OutputTypeClassName
+	}
+	if fc.ProducerConfig != nil {
+		sink.ProducerSpec = fc.ProducerConfig.toSpec()
+	}
+	if fc.BatchBuilder != nil {
+		if sink.ProducerSpec == nil {
+			sink.ProducerSpec = &pb.ProducerSpec{}
+		}
+		sink.ProducerSpec.BatchBuilder = *fc.BatchBuilder
+	}
+	fd.Sink = sink
+
+	fd.Tenant = str(fc.Tenant)
+	fd.Namespace = str(fc.Namespace)
+	fd.Name = str(fc.Name)
+	fd.LogTopic = str(fc.LogTopic)
+	if fc.Runtime != nil {
+		fd.Runtime = pb.FunctionDetails_Runtime(pb.FunctionDetails_Runtime_value[*fc.Runtime])
+	}
+	if fc.ProcessingGuarantees != nil {
+		fd.ProcessingGuarantees = pb.ProcessingGuarantees(pb.ProcessingGuarantees_value[*fc.ProcessingGuarantees])
+	}
+	fd.RetainKeyOrdering = isTrue(fc.RetainKeyOrdering)
+	fd.RetainOrdering = isTrue(fc.RetainOrdering)
+	if fc.retries() {
+		fd.RetryDetails = &pb.RetryDetails{MaxMessageRetries: *fc.MaxMessageRetries, DeadLetterTopic: str(fc.DeadLetterTopic)}
+	}
+
+	configs := make(map[string]any, len(fc.UserConfig)+1)
+	for k, v := range fc.UserConfig {
+		configs[k] = v
+	}
+	var window any
+	if w := fc.WindowConfig; w != nil {
+		if fc.guarantee("EFFECTIVELY_ONCE") || fc.guarantee("MANUAL") {
+			return nil, invalid("Windows Function not support %s delivery semantics.", *fc.ProcessingGuarantees)
+		}
+		// The window executor acks; the function's guarantee moves into
+		// the window config.
+		w.ProcessingGuarantees = ptr(fd.ProcessingGuarantees.String())
+		fd.ProcessingGuarantees = pb.ProcessingGuarantees_MANUAL
+		w.ActualWindowFunctionClassName = ex.functionClassName
+		window = w.gson()
+		fd.ClassName = windowExecutorClass
+	} else if ex.functionClassName != nil {
+		fd.ClassName = *ex.functionClassName
+	}
+	if window != nil {
+		configs[windowConfigKey] = window
+	}
+	if len(configs) > 0 {
+		fd.UserConfig = gsonJSON(configs)
+	}
+	if len(fc.Secrets) > 0 {
+		fd.SecretsMap = gsonJSON(fc.Secrets)
+	}
+	fd.AutoAck = fc.AutoAck == nil || *fc.AutoAck
+	if fc.Parallelism != nil {
+		fd.Parallelism = *fc.Parallelism
+	} else {
+		fd.Parallelism = 1
+	}
+	res := &pb.Resources{Cpu: defaultCPU, Ram: defaultRAM, Disk: defaultDisk}
+	if r := fc.Resources; r != nil {
+		if r.CPU != nil {
+			res.Cpu = float64(*r.CPU)
+		}
+		if r.RAM != nil {
+			res.Ram = *r.RAM
+		}
+		if r.Disk != nil {
+			res.Disk = *r.Disk
+		}
+	}
+	fd.Resources = res
+	fd.RuntimeFlags = str(fc.RuntimeFlags)
+	fd.ComponentType = pb.FunctionDetails_FUNCTION
+	fd.CustomRuntimeOptions = str(fc.CustomRuntimeOptions)
+	if !isEmpty(fc.Jar) && strings.HasPrefix(*fc.Jar, "builtin") {
+		fd.Builtin = strings.TrimPrefix(*fc.Jar, "builtin://")
+	}
+	if err := validateFunctionDetails(fd); err != nil {
+		return nil, err
+	}
+	return fd, nil
+}
+
+func validateFunctionDetails(fd *pb.FunctionDetails) error {
+	if !fd.GetAutoAck() && fd.GetProcessingGuarantees() == pb.ProcessingGuarantees_ATMOST_ONCE {
+		return invalid("When Guarantees == ATMOST_ONCE, autoAck must be equal to true. This is a contradictory " +
+			"configuration, autoAck will be removed later. Please refer to PIP: https://github.com/apache/pulsar/issues/15560")
+	}
+	return nil
+}
+
+func copyMap(m map[string]string) map[string]string {
+	if len(m) == 0 {
+		return nil
+	}
+	out := make(map[string]string, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
+
+func (c *cryptoConfig) toSpec() *pb.CryptoSpec {
+	s := &pb.CryptoSpec{CryptoKeyReaderClassName: str(c.CryptoKeyReaderClassName)}
+	if c.CryptoKeyReaderConfig != nil {
+		s.CryptoKeyReaderConfig = gsonJSON(c.CryptoKeyReaderConfig)
+	}
+	s.ProducerEncryptionKeyName = append([]string(nil), c.EncryptionKeys...)
+	if c.ProducerCryptoFailureAction != nil {
+		s.ProducerCryptoFailureAction = pb.CryptoSpec_FailureAction(pb.CryptoSpec_FailureAction_value[*c.ProducerCryptoFailureAction])
+	}
+	if c.ConsumerCryptoFailureAction != nil {
+		s.ConsumerCryptoFailureAction = pb.CryptoSpec_FailureAction(pb.CryptoSpec_FailureAction_value[*c.ConsumerCryptoFailureAction])
+	}
+	return s
+}
+
+func (p *producerConfig) toSpec() *pb.ProducerSpec {
+	s := &pb.ProducerSpec{}
+	if p.MaxPendingMessages != nil {
+		s.MaxPendingMessages = *p.MaxPendingMessages
+	}
+	if p.MaxPendingMessagesAcrossPartitions != nil {
+		s.MaxPendingMessagesAcrossPartitions = *p.MaxPendingMessagesAcrossPartitions
+	}
+	if p.UseThreadLocalProducers != nil {
+		s.UseThreadLocalProducers = *p.UseThreadLocalProducers
+	}
+	if p.CryptoConfig != nil {
+		s.CryptoSpec = p.CryptoConfig.toSpec()
+	}
+	s.BatchBuilder = str(p.BatchBuilder)
+	s.CompressionType = pb.CompressionType_LZ4
+	if p.CompressionType != nil {
+		s.CompressionType = pb.CompressionType(pb.CompressionType_value[*p.CompressionType])
+	}
+	return s
+}
+
+// --- convertFromDetails (FunctionDetails -> FunctionConfig, for GET) -------
+
+// calculateSubjectType is InstanceUtils.calculateSubjectType: the component
+// type, inferred from the specs when unset.
+func calculateSubjectType(fd *pb.FunctionDetails) pb.FunctionDetails_ComponentType {
+	if ct := fd.GetComponentType(); ct != pb.FunctionDetails_UNKNOWN {
+		return ct
+	}
+	if len(fd.GetSource().GetInputSpecs()) == 0 {
+		return pb.FunctionDetails_SOURCE
+	}
+	if fd.GetSink().GetBuiltin() != "" {
+		return pb.FunctionDetails_SINK
+	}
+	if c := fd.GetSink().GetClassName(); c != "" && c != "org.apache.pulsar.functions.sink.PulsarSink" {
+		return pb.FunctionDetails_SINK
+	}
+	return pb.FunctionDetails_FUNCTION
+}
+
+// convertFromDetails is FunctionConfigUtils.convertFromDetails: what GET
+// answers, and the "existing" side of an update.
+func convertFromDetails(fd *pb.FunctionDetails) (*functionConfig, error) {
+	if err := validateFunctionDetails(fd); err != nil {
+		return nil, err
+	}
+	fc := &functionConfig{
+		Tenant:               ptr(fd.GetTenant()),
+		Namespace:            ptr(fd.GetNamespace()),
+		Name:                 ptr(fd.GetName()),
+		Parallelism:          ptr(fd.GetParallelism()),
+		ProcessingGuarantees: ptr(fd.GetProcessingGuarantees().String()),
+		InputSpecs:           map[string]*consumerConfig{},
+	}
+	src, sink := fd.GetSource(), fd.GetSink()
+	for topic, spec := range src.GetInputSpecs() {
+		cc := &consumerConfig{SchemaProperties: map[string]string{}, ConsumerProperties: map[string]string{}}
+		if spec.GetSerdeClassName() != "" {
+			cc.SerdeClassName = ptr(spec.GetSerdeClassName())
+		}
+		if spec.GetSchemaType() != "" {
+			cc.SchemaType = ptr(spec.GetSchemaType())
+		}
+		if spec.GetReceiverQueueSize() != nil {
+			cc.ReceiverQueueSize = ptr(spec.GetReceiverQueueSize().GetValue())
+		}
+		if spec.GetCryptoSpec() != nil {
+			c, err := cryptoFromSpec(spec.GetCryptoSpec())
+			if err != nil {
+				return nil, err
+			}
+			cc.CryptoConfig = c
+		}
+		cc.RegexPattern = spec.GetIsRegexPattern()
+		for k, v := range spec.GetSchemaProperties() {
+			cc.SchemaProperties[k] = v
+		}
+		cc.PoolMessages = spec.GetPoolMessages()
+		fc.InputSpecs[topic] = cc
+	}
+	if src.GetSubscriptionName() != "" {
+		fc.SubName = ptr(src.GetSubscriptionName())
+	}
+	fc.RetainOrdering = ptr(fd.GetRetainOrdering())
+	fc.RetainKeyOrdering = ptr(fd.GetRetainKeyOrdering())
+	fc.CleanupSubscription = ptr(src.GetCleanupSubscription())
+	fc.AutoAck = ptr(fd.GetAutoAck())
+	if src.GetSubscriptionPosition() == pb.SubscriptionPosition_EARLIEST {
+		fc.SubscriptionPosition = ptr("Earliest")
+	} else {
+		fc.SubscriptionPosition = ptr("Latest")
+	}
+	if src.GetTimeoutMs() != 0 {
+		fc.TimeoutMs = ptr(int64(src.GetTimeoutMs()))
+	}
+	if sink.GetTopic() != "" {
+		fc.Output = ptr(sink.GetTopic())
+	}
+	if sink.GetSerDeClassName() != "" {
+		fc.OutputSerdeClassName = ptr(sink.GetSerDeClassName())
+	}
+	if sink.GetSchemaType() != "" {
+		fc.OutputSchemaType = ptr(sink.GetSchemaType())
+	}
+	pc, err := producerFromSpec(sink.GetProducerSpec())
+	if err != nil {
+		return nil, err
+	}
+	fc.ProducerConfig = pc
+	if fd.GetLogTopic() != "" {
+		fc.LogTopic = ptr(fd.GetLogTopic())
+	}
+	if sink.GetForwardSourceMessageProperty() {
+		fc.ForwardSourceMessageProperty = ptr(true)
+	}
+	fc.Runtime = ptr(fd.GetRuntime().String())
+	if rd := fd.GetRetryDetails(); rd != nil {
+		fc.MaxMessageRetries = ptr(rd.GetMaxMessageRetries())
+		if rd.GetDeadLetterTopic() != "" {
+			fc.DeadLetterTopic = ptr(rd.GetDeadLetterTopic())
+		}
+	}
+	userConfig := map[string]any{}
+	if fd.GetUserConfig() != "" {
+		if userConfig, err = parseGsonMap(fd.GetUserConfig()); err != nil {
+			return nil, fmt.Errorf("userConfig of %s/%s/%s: %w", fd.GetTenant(), fd.GetNamespace(), fd.GetName(), err)
+		}
+	}
+	if raw, ok := userConfig[windowConfigKey]; ok {
+		w, err := windowFromGson(raw)
+		if err != nil {
+			return nil, err
+		}
+		delete(userConfig, windowConfigKey)
+		if w.ProcessingGuarantees != nil {
+			fc.ProcessingGuarantees = ptr(*w.ProcessingGuarantees)
+		}
+		fc.ClassName = w.ActualWindowFunctionClassName
+		fc.WindowConfig = w
+	} else {
+		fc.ClassName = ptr(fd.GetClassName())
+	}
+	fc.UserConfig = userConfig
+	if fd.GetSecretsMap() != "" {
+		if fc.Secrets, err = parseGsonMap(fd.GetSecretsMap()); err != nil {
+			return nil, fmt.Errorf("secretsMap of %s/%s/%s: %w", fd.GetTenant(), fd.GetNamespace(), fd.GetName(), err)
+		}
+	}
+	if r := fd.GetResources(); r != nil {
+		fc.Resources = &resourcesConfig{CPU: ptr(jdouble(r.GetCpu())), RAM: ptr(r.GetRam()), Disk: ptr(r.GetDisk())}
+	}
+	if fd.GetRuntimeFlags() != "" {
+		fc.RuntimeFlags = ptr(fd.GetRuntimeFlags())
+	}
+	if fd.GetCustomRuntimeOptions() != "" {
+		fc.CustomRuntimeOptions = ptr(fd.GetCustomRuntimeOptions())
+	}
+	return fc, nil
+}
+
+// windowFromGson reads the window config back from userConfig as Gson
+// binds it to WindowConfig.
+func windowFromGson(raw any) (*windowConfig, error) {
+	m, ok := raw.(map[string]any)
+	if !ok {
+		return nil, fmt.Errorf("%s is not an object", windowConfigKey)
+	}
+	w := &windowConfig{}
+	i32 := func(k string) *int32 {
+		if f, ok := m[k].(float64); ok {
+			return ptr(int32(f))
+		}
+		return nil
+	}
+	i64 := func(k string) *int64 {
+		if f, ok := m[k].(float64); ok {
+			return ptr(int64(f))
+		}
+		return nil
+	}
+	s := func(k string) *string {
+		if v, ok := m[k].(string); ok {
+			return ptr(v)
+		}
+		return nil
+	}
+	w.WindowLengthCount = i32("windowLengthCount")
+	w.WindowLengthDurationMs = i64("windowLengthDurationMs")
+	w.SlidingIntervalCount = i32("slidingIntervalCount")
+	w.SlidingIntervalDurationMs = i64("slidingIntervalDurationMs")
+	w.LateDataTopic = s("lateDataTopic")
+	w.MaxLagMs = i64("maxLagMs")
+	w.WatermarkEmitIntervalMs = i64("watermarkEmitIntervalMs")
+	w.TimestampExtractorClassName = s("timestampExtractorClassName")
+	w.ActualWindowFunctionClassName = s("actualWindowFunctionClassName")
+	if g := s("processingGuarantees"); g != nil {
+		if e, ok := coerceEnum(*g, enumWindowGuarantees).(string); ok {
+			w.ProcessingGuarantees = ptr(e)
+		}
+	}
+	return w, nil
+}
+
+func cryptoFromSpec(s *pb.CryptoSpec) (*cryptoConfig, error) {
+	if s.GetCryptoKeyReaderClassName() == "" {
+		return nil, nil
+	}
+	c := &cryptoConfig{CryptoKeyReaderClassName: ptr(s.GetCryptoKeyReaderClassName())}
+	if s.GetCryptoKeyReaderConfig() != "" {
+		m, err := parseGsonMap(s.GetCryptoKeyReaderConfig())
+		if err != nil {
+			return nil, fmt.Errorf("cryptoKeyReaderConfig: %w", err)
+		}
+		c.CryptoKeyReaderConfig = m
+	}
+	c.EncryptionKeys = append([]string{}, s.GetProducerEncryptionKeyName()...)
+	c.ProducerCryptoFailureAction = ptr(s.GetProducerCryptoFailureAction().String())
+	c.ConsumerCryptoFailureAction = ptr(s.GetConsumerCryptoFailureAction().String())
+	return c, nil
+}
+
+func producerFromSpec(s *pb.ProducerSpec) (*producerConfig, error) {
+	p := &producerConfig{}
+	if s.GetMaxPendingMessages() != 0 {
+		p.MaxPendingMessages = ptr(s.GetMaxPendingMessages())
+	}
+	if s.GetMaxPendingMessagesAcrossPartitions() != 0 {
+		p.MaxPendingMessagesAcrossPartitions = ptr(s.GetMaxPendingMessagesAcrossPartitions())
+	}
+	if s.GetCryptoSpec() != nil {
+		c, err := cryptoFromSpec(s.GetCryptoSpec())
+		if err != nil {
+			return nil, err
+		}
+		p.CryptoConfig = c
+	}
+	p.BatchBuilder = ptr(s.GetBatchBuilder())
+	p.UseThreadLocalProducers = ptr(s.GetUseThreadLocalProducers())
+	p.CompressionType = ptr(s.GetCompressionType().String())
+	return p, nil
+}
+
+// forResponse prepares the config for encoding: Map<String, Object> values
+// print as Jackson prints them.
+func (fc *functionConfig) forResponse() *functionConfig {
+	out := *fc
+	out.UserConfig = jacksonMap(fc.UserConfig)
+	out.Secrets = jacksonMap(fc.Secrets)
+	if fc.ProducerConfig != nil && fc.ProducerConfig.CryptoConfig != nil {
+		pc := *fc.ProducerConfig
+		cc := *pc.CryptoConfig
+		cc.CryptoKeyReaderConfig = jacksonMap(cc.CryptoKeyReaderConfig)
+		pc.CryptoConfig = &cc
+		out.ProducerConfig = &pc
+	}
+	if fc.InputSpecs != nil {
+		out.InputSpecs = make(map[string]*consumerConfig, len(fc.InputSpecs))
+		for k, v := range fc.InputSpecs {
+			c := *v
+			if c.CryptoConfig != nil {
+				cc := *c.CryptoConfig
+				cc.CryptoKeyReaderConfig = jacksonMap(cc.CryptoKeyReaderConfig)
+				c.CryptoConfig = &cc
+			}
+			out.InputSpecs[k] = &c
+		}
+	}
+	return &out
+}
+
+func jacksonMap(m map[string]any) map[string]any {
+	if m == nil {
+		return nil
+	}
+	return jacksonValue(m).(map[string]any)
+}
+
+// --- validateUpdate -------------------------------------------------------
+
+// validateUpdate is FunctionConfigUtils.validateUpdate: newConfig merged
+// onto existing. Like Java's toBuilder().build() the copy is shallow, so
+// changes to input specs land in existing's map too (and therefore never
+// count as a change on their own).
+func validateUpdate(existing, newConfig *functionConfig) (*functionConfig, error) {
+	merged := *existing
+	if str(existing.Tenant) != str(newConfig.Tenant) {
+		return nil, invalid("Tenants differ")
+	}
+	if str(existing.Namespace) != str(newConfig.Namespace) {
+		return nil, invalid("Namespaces differ")
+	}
+	if str(existing.Name) != str(newConfig.Name) {
+		return nil, invalid("Function Names differ")
+	}
+	if !isEmpty(newConfig.ClassName) {
+		merged.ClassName = newConfig.ClassName
+	}
+	if !isEmpty(newConfig.Jar) {
+		merged.Jar = newConfig.Jar
+	}
+	if newConfig.InputSpecs == nil {
+		newConfig.InputSpecs = map[string]*consumerConfig{}
+	}
+	if merged.InputSpecs == nil {
+		merged.InputSpecs = map[string]*consumerConfig{}
+	}
+	builder := func(regex bool) *consumerConfig {
+		return &consumerConfig{RegexPattern: regex, SchemaProperties: map[string]string{}, ConsumerProperties: map[string]string{}}
+	}
+	for _, t := range newConfig.Inputs {
+		newConfig.InputSpecs[strOrNull(t)] = builder(false)
+	}
+	if !isEmpty(newConfig.TopicsPattern) {
+		newConfig.InputSpecs[*newConfig.TopicsPattern] = builder(true)
+	}
+	for topic, serde := range newConfig.CustomSerdeInputs {
+		cc := builder(false)
+		cc.SerdeClassName = ptr(serde)
+		newConfig.InputSpecs[topic] = cc
+	}
+	for topic, schema := range newConfig.CustomSchemaInputs {
+		cc := builder(false)
+		cc.SchemaType = ptr(schema)
+		newConfig.InputSpecs[topic] = cc
+	}
+	for _, topic := range sortedKeys(newConfig.InputSpecs) {
+		cc := newConfig.InputSpecs[topic]
+		old, ok := existing.InputSpecs[topic]
+		if !ok {
+			return nil, invalid("Input Topics cannot be altered")
+		}
+		if cc.RegexPattern != old.RegexPattern {
+			return nil, invalid("isRegexPattern for input topic %s cannot be altered", topic)
+		}
+		merged.InputSpecs[topic] = cc
+	}
+	if !isEmpty(newConfig.OutputSerdeClassName) && *newConfig.OutputSerdeClassName != strOrNull(existing.OutputSerdeClassName) {
+		return nil, invalid("Output Serde mismatch")
+	}
+	if !isEmpty(newConfig.OutputSchemaType) && *newConfig.OutputSchemaType != strOrNull(existing.OutputSchemaType) {
+		return nil, invalid("Output Schema mismatch")
+	}
+	if !isEmpty(newConfig.LogTopic) {
+		merged.LogTopic = newConfig.LogTopic
+	}
+	if newConfig.ProcessingGuarantees != nil && !equalPtr(newConfig.ProcessingGuarantees, existing.ProcessingGuarantees) {
+		return nil, invalid("Processing Guarantees cannot be altered")
+	}
+	if newConfig.RetainOrdering != nil && !equalPtr(newConfig.RetainOrdering, existing.RetainOrdering) {
+		return nil, invalid("Retain Ordering cannot be altered")
+	}
+	if newConfig.RetainKeyOrdering != nil && !equalPtr(newConfig.RetainKeyOrdering, existing.RetainKeyOrdering) {
+		return nil, invalid("Retain Key Ordering cannot be altered")
+	}
+	if !isEmpty(newConfig.Output) {
+		merged.Output = newConfig.Output
+	}
+	if newConfig.UserConfig != nil {
+		merged.UserConfig = newConfig.UserConfig
+	}
+	if newConfig.Secrets != nil {
+		merged.Secrets = newConfig.Secrets
+	}
+	if newConfig.Runtime != nil && !equalPtr(newConfig.Runtime, existing.Runtime) {
+		return nil, invalid("Runtime cannot be altered")
+	}
+	if newConfig.AutoAck != nil && !equalPtr(newConfig.AutoAck, existing.AutoAck) {
+		return nil, invalid("AutoAck cannot be altered")
+	}
+	if newConfig.MaxMessageRetries != nil {
+		merged.MaxMessageRetries = newConfig.MaxMessageRetries
+	}
+	if !isEmpty(newConfig.DeadLetterTopic) {
+		merged.DeadLetterTopic = newConfig.DeadLetterTopic
+	}
+	if !isEmpty(newConfig.SubName) && *newConfig.SubName != strOrNull(existing.SubName) {
+		return nil, invalid("Subscription Name cannot be altered")
+	}
+	if newConfig.Parallelism != nil {
+		merged.Parallelism = newConfig.Parallelism
+	}
+	if newConfig.Resources != nil {
+		r := &resourcesConfig{CPU: ptr(jdouble(defaultCPU)), RAM: ptr(int64(defaultRAM)), Disk: ptr(int64(defaultDisk))}
+		if existing.Resources != nil {
+			c := *existing.Resources
+			r = &c
+		}
+		if newConfig.Resources.CPU != nil {
+			r.CPU = newConfig.Resources.CPU
+		}
+		if newConfig.Resources.RAM != nil {
+			r.RAM = newConfig.Resources.RAM
+		}
+		if newConfig.Resources.Disk != nil {
+			r.Disk = newConfig.Resources.Disk
+		}
+		merged.Resources = r
+	}
+	if newConfig.WindowConfig != nil {
+		merged.WindowConfig = newConfig.WindowConfig
+	}
+	if newConfig.TimeoutMs != nil {
+		merged.TimeoutMs = newConfig.TimeoutMs
+	}
+	if newConfig.CleanupSubscription != nil {
+		merged.CleanupSubscription = newConfig.CleanupSubscription
+	}
+	if !isEmpty(newConfig.RuntimeFlags) {
+		merged.RuntimeFlags = newConfig.RuntimeFlags
+	}
+	if !isEmpty(newConfig.CustomRuntimeOptions) {
+		merged.CustomRuntimeOptions = newConfig.CustomRuntimeOptions
+	}
+	if newConfig.ProducerConfig != nil {
+		merged.ProducerConfig = newConfig.ProducerConfig
+	}
+	return &merged, nil
+}
+
+func equalPtr[T comparable](a, b *T) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return *a == *b
+}

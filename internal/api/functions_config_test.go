@@ -1,0 +1,311 @@
+package api
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"google.golang.org/protobuf/encoding/protojson"
+
+	"github.com/pulsar-functions-worker/pulsar-functions-worker/internal/pb"
+)
+
+// conversionCase is one entry of testdata/functions/conversion_cases.json.
+type conversionCase struct {
+	Name            string          `json:"name"`
+	Config          json.RawMessage `json:"config"`
+	Package         string          `json:"package"`
+	Existing        json.RawMessage `json:"existing"`
+	ExistingPackage string          `json:"existingPackage"`
+	Update          json.RawMessage `json:"update"`
+}
+
+// javaResult is what Pulsar 4.0.8's own code gave for a case
+// (testdata/functions/conversion_java.golden.json, made by java/Gen.java).
+type javaResult struct {
+	Name     string          `json:"name"`
+	Details  json.RawMessage `json:"details"`
+	Get      json.RawMessage `json:"get"`
+	Error    *string         `json:"error"`
+	NoChange *bool           `json:"noChange"`
+}
+
+func loadJSON(t *testing.T, name string, v any) {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", "functions", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+}
+
+// goCreate runs what Gen.create runs in Java.
+func goCreate(raw json.RawMessage, pkg string) (*pb.FunctionDetails, error) {
+	fc, err := parseFunctionConfig(raw)
+	if err != nil {
+		return nil, err
+	}
+	return goCreateConfig(fc, pkg)
+}
+
+func goCreateConfig(fc *functionConfig, pkg string) (*pb.FunctionDetails, error) {
+	fc.Tenant, fc.Namespace, fc.Name = ptr("public"), ptr("default"), ptr("fn")
+	fc.inferMissingArguments(true)
+	if pkg != "" {
+		pkg = filepath.Join("testdata", "functions", pkg)
+	}
+	fd, _, err := checkAndConvert(fc, pkg)
+	return fd, err
+}
+
+// normalizeJSON parses JSON for a semantic comparison: numbers as float64,
+// and the JSON-in-a-string fields of FunctionDetails parsed too.
+func normalizeJSON(t *testing.T, b []byte) any {
+	t.Helper()
+	var v any
+	if err := json.Unmarshal(b, &v); err != nil {
+		t.Fatalf("%v: %s", err, b)
+	}
+	var walk func(any) any
+	walk = func(v any) any {
+		switch x := v.(type) {
+		case map[string]any:
+			for k, e := range x {
+				if s, ok := e.(string); ok && (k == "userConfig" || k == "secretsMap" || k == "cryptoKeyReaderConfig") {
+					var inner any
+					if json.Unmarshal([]byte(s), &inner) == nil {
+						e = map[string]any{"<json>": inner}
+					}
+				}
+				x[k] = walk(e)
+			}
+		case []any:
+			for i, e := range x {
+				x[i] = walk(e)
+			}
+		}
+		return v
+	}
+	return walk(v)
+}
+
+func TestConversionMatchesJava(t *testing.T) {
+	var cases []conversionCase
+	var results []javaResult
+	loadJSON(t, "conversion_cases.json", &cases)
+	loadJSON(t, "conversion_java.golden.json", &results)
+	if len(cases) != len(results) {
+		t.Fatalf("%d cases but %d Java results; regenerate (testdata/functions/java/README.md)", len(cases), len(results))
+	}
+	for i, c := range cases {
+		want := results[i]
+		t.Run(c.Name, func(t *testing.T) {
+			if want.Name != c.Name {
+				t.Fatalf("golden entry %d is %q", i, want.Name)
+			}
+			var fd *pb.FunctionDetails
+			var err error
+			var noChange *bool
+			if c.Update != nil {
+				fd, noChange, err = goUpdate(t, c)
+			} else {
+				fd, err = goCreate(c.Config, c.Package)
+			}
+			if want.Error != nil {
+				if err == nil {
+					t.Fatalf("no error, Java says %q", *want.Error)
+				}
+				if err.Error() != *want.Error {
+					t.Fatalf("error\n got: %q\nwant: %q", err, *want.Error)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("error %q, Java converts", err)
+			}
+			if want.NoChange != nil && *want.NoChange != *noChange {
+				t.Errorf("noChange %v, Java %v", *noChange, *want.NoChange)
+			}
+			got, err := protojson.Marshal(fd)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if g, w := normalizeJSON(t, got), normalizeJSON(t, want.Details); !reflect.DeepEqual(g, w) {
+				t.Errorf("FunctionDetails differ\n got: %s\nwant: %s", got, compact(want.Details))
+			}
+			if want.Get != nil {
+				fc, err := convertFromDetails(fd)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got, err := marshalJackson(fc.forResponse())
+				if err != nil {
+					t.Fatal(err)
+				}
+				if g, w := normalizeJSON(t, got), normalizeJSON(t, want.Get); !reflect.DeepEqual(g, w) {
+					t.Errorf("GET config differs\n got: %s\nwant: %s", got, compact(want.Get))
+				}
+			}
+		})
+	}
+}
+
+func compact(b []byte) string {
+	var v any
+	_ = json.Unmarshal(b, &v)
+	out, _ := json.Marshal(v)
+	return string(out)
+}
+
+// goUpdate runs what Gen does for an update case.
+func goUpdate(t *testing.T, c conversionCase) (*pb.FunctionDetails, *bool, error) {
+	t.Helper()
+	existing, err := goCreate(c.Existing, c.ExistingPackage)
+	if err != nil {
+		t.Fatalf("existing: %v", err)
+	}
+	existingConfig, err := convertFromDetails(existing)
+	if err != nil {
+		t.Fatal(err)
+	}
+	newConfig, err := parseFunctionConfig(c.Update)
+	if err != nil {
+		return nil, nil, err
+	}
+	newConfig.Tenant, newConfig.Namespace, newConfig.Name = ptr("public"), ptr("default"), ptr("fn")
+	merged, err := validateUpdate(existingConfig, newConfig)
+	if err != nil {
+		return nil, nil, err
+	}
+	noChange := reflect.DeepEqual(existingConfig, merged)
+	fd, err := goCreateConfig(merged, c.Package)
+	return fd, &noChange, err
+}
+
+func TestTypeArgumentsMatchJava(t *testing.T) {
+	checkTypeArguments(t, filepath.Join("testdata", "functions", "java", "testfns.jar"), "typeargs_java.golden.json")
+}
+
+// Every class of the distribution's example jar, when there is one.
+func TestTypeArgumentsOfPulsarExamples(t *testing.T) {
+	jar := filepath.Join(pulsarHome(t), "examples", "api-examples.jar")
+	checkTypeArguments(t, jar, "typeargs_api_examples_java.golden.json")
+}
+
+// checkTypeArguments compares our class checks with what Java's doJavaChecks
+// gave for every class of jar, as a plain and as a window function.
+func checkTypeArguments(t *testing.T, jar, golden string) {
+	var want map[string]map[string]string
+	loadJSON(t, golden, &want)
+	jp, closer, err := openJavaPackage(jar)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closer.Close()
+	for class, modes := range want {
+		for mode, w := range modes {
+			t.Run(class+"/"+mode, func(t *testing.T) {
+				fc := &functionConfig{ClassName: ptr(class)}
+				if mode == "window" {
+					fc.WindowConfig = &windowConfig{}
+				}
+				ex, err := jp.javaChecks(fc)
+				var got string
+				switch {
+				case err != nil:
+					got = "error: " + err.Error()
+				case ex.typeArg0 == nil:
+					got = "accepted without type names"
+				default:
+					got = *ex.typeArg0 + " -> " + *ex.typeArg1
+				}
+				if got != w {
+					t.Errorf("got  %q\nwant %q", got, w)
+				}
+			})
+		}
+	}
+}
+
+func TestJavaDouble(t *testing.T) {
+	for f, want := range map[float64]string{
+		1: "1.0", 0.5: "0.5", 1.2345678901e10: "1.2345678901E10", 1e7: "1.0E7", 9999999: "9999999.0",
+		0.001: "0.001", 0.0001: "1.0E-4", -2.5: "-2.5", 0: "0.0", 123456.789: "123456.789", 1e21: "1.0E21",
+	} {
+		if got := javaDouble(f); got != want {
+			t.Errorf("javaDouble(%v) = %s, want %s", f, got, want)
+		}
+	}
+}
+
+func TestGsonJSON(t *testing.T) {
+	v, _ := decodeJSONValue([]byte(`{"s":"a<b>&='c'\n\u2028","n":null,"i":1,"f":1.0,"e":1e3,"l":[1,null,"x"],"m":{"z":{}}}`))
+	got := gsonJSON(jacksonNumbers(v))
+	want := `{"e":1000.0,"f":1.0,"i":1,"l":[1,null,"x"],"m":{"z":{}},"s":"a\u003cb\u003e\u0026\u003d\u0027c\u0027\n\u2028"}`
+	if got != want {
+		t.Errorf("got  %s\nwant %s", got, want)
+	}
+}
+
+func TestJacksonCoercion(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{`{"processingGuarantees":1,"parallelism":"3","autoAck":"true","className":5,"timeoutMs":1.9,"retainOrdering":1}`,
+			`{"className":"5","processingGuarantees":"ATMOST_ONCE","retainOrdering":true,"autoAck":true,"parallelism":3,"timeoutMs":1,"subscriptionPosition":"Latest"}`},
+		{`{"parallelism":""}`, `{"subscriptionPosition":"Latest"}`},
+		{`{"autoAck":"TRUE","parallelism":" 5 "}`, `{"autoAck":true,"parallelism":5,"subscriptionPosition":"Latest"}`},
+		{`{"processingGuarantees":7,"runtime":"java","foo":1}`, `{"subscriptionPosition":"Latest"}`},
+		{`{"resources":{"disk":1234}}`, `{"resources":{"cpu":1.0,"ram":1073741824,"disk":1234},"subscriptionPosition":"Latest"}`},
+		{`{"inputSpecs":{"a":{"schemaProperties":null}},"subscriptionPosition":null}`, `{"inputSpecs":{"a":{"consumerProperties":{},"poolMessages":false,"regexPattern":false}}}`},
+	} {
+		fc, err := parseFunctionConfig([]byte(tc.in))
+		if err != nil {
+			t.Errorf("%s: %v", tc.in, err)
+			continue
+		}
+		got, _ := marshalJackson(fc.forResponse())
+		if string(got) != tc.want {
+			t.Errorf("%s\n got: %s\nwant: %s", tc.in, got, tc.want)
+		}
+	}
+	for _, bad := range []string{`{"parallelism":true}`, `{"inputs":"a"}`, `{"className":{}}`, `{"parallelism":3000000000}`,
+		`{"autoAck":"yes"}`, `{"parallelism":"0x10"}`, `[]`, `"x"`, `{"tenant":`} {
+		if _, err := parseFunctionConfig([]byte(bad)); err == nil {
+			t.Errorf("%s: no error", bad)
+		}
+	}
+	for _, none := range []string{``, ` `, `null`} {
+		if fc, err := parseFunctionConfig([]byte(none)); fc != nil || err != nil {
+			t.Errorf("%q: %v, %v", none, fc, err)
+		}
+	}
+}
+
+func TestValidTopicName(t *testing.T) {
+	for topic, want := range map[string]bool{
+		"in": true, "public/default/in": true, "persistent://public/default/in": true,
+		"non-persistent://t/ns/x": true, "persistent://t/c/ns/a/b/c": true, "x/y": false, "a/b/c/d/e": false,
+		"http://a/b/c": false, "persistent://te nant/ns/t": false, "persistent://t/ns/ ": false, "": false,
+		"persistent://t//x": false, "/x": true, "a//b": false, "persistent://t/ns/p-.*": true,
+	} {
+		if got := validTopicName(topic); got != want {
+			t.Errorf("validTopicName(%q) = %v, want %v", topic, got, want)
+		}
+	}
+}
+
+func pulsarHome(t *testing.T) string {
+	t.Helper()
+	home := os.Getenv("PULSAR_HOME")
+	if home == "" {
+		if strings.EqualFold(os.Getenv("CI"), "true") {
+			t.Fatal("PULSAR_HOME is not set (run: eval \"$(scripts/pulsar.sh env)\", or point it at the unpacked 4.0.8 distribution)")
+		}
+		t.Skip("PULSAR_HOME is not set: the Pulsar 4.0.8 distribution is needed (scripts/pulsar.sh fetch)")
+	}
+	return home
+}

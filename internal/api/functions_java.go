@@ -1,0 +1,815 @@
+package api
+
+// The Java worker checks a Java function against its package before storing
+// it (FunctionConfigUtils.doJavaChecks): it looks the class up with a
+// ByteBuddy TypePool over the jar or NAR (plus the worker's own classpath),
+// requires it to implement org.apache.pulsar.functions.api.Function,
+// java.util.function.Function or WindowFunction, and records the input and
+// output type arguments as source.typeClassName / sink.typeClassName, which
+// the Java instance later loads to pick its schemas. We do the same by
+// reading the class files ourselves: no JVM, no class loading.
+//
+// What this reads: class files of the jar, or of a NAR's root and its
+// META-INF/bundled-dependencies/*.jar; generic signatures (so
+// "extends Base<Long>" resolves T), sub-interfaces, Record<T> and
+// CompletableFuture<T> unwrapping, window functions over Collection<T>, and
+// Java's own error messages for the failure cases (including the ones that
+// come from ByteBuddy or a NullPointerException in 4.0.8).
+//
+// What we skip, because Java would need the worker's classpath or class
+// loading to decide:
+//   - classes that are only on the worker's classpath are known only for a
+//     few well-known JDK and Pulsar types (wellKnownClasses); when a class's
+//     hierarchy runs into another unknown class we accept the function
+//     without type names instead of guessing (logged);
+//   - custom serde, schema and CryptoKeyReader classes (customSerdeInputs,
+//     inputSpecs serdeClassName/schemaType, outputSerdeClassName,
+//     outputSchemaType, cryptoConfig) are not checked for existence, for the
+//     interface they must implement, or for a matching type argument;
+//   - the runtime factory's admission checks (doAdmissionChecks) and the
+//     function auth provider (Kubernetes only) are not run.
+
+import (
+	"archive/zip"
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"path"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+)
+
+const (
+	pulsarFunction = "org.apache.pulsar.functions.api.Function"
+	javaFunction   = "java.util.function.Function"
+	windowFunction = "org.apache.pulsar.functions.api.WindowFunction"
+	pulsarRecord   = "org.apache.pulsar.functions.api.Record"
+	futureClass    = "java.util.concurrent.CompletableFuture"
+	collectionType = "java.util.Collection"
+	objectClass    = "java.lang.Object"
+	narServiceFile = "META-INF/services/pulsar-io.yaml"
+	narBundledDir  = "META-INF/bundled-dependencies"
+
+	// What Java 17 says when resolveInterfaceTypeArguments finds nothing.
+	msgNoTypeArgs = `Cannot invoke "net.bytebuddy.description.type.TypeList$Generic.get(int)" because "typeArgsList" is null`
+)
+
+// wellKnownClasses are the classes of the worker's classpath that matter for
+// the checks, by binary name -> "interface"/"class" + generic signature.
+var wellKnownClasses = map[string][2]string{
+	objectClass:                            {"class", ""},
+	pulsarFunction:                         {"interface", "<I:Ljava/lang/Object;O:Ljava/lang/Object;>Ljava/lang/Object;"},
+	javaFunction:                           {"interface", "<T:Ljava/lang/Object;R:Ljava/lang/Object;>Ljava/lang/Object;"},
+	windowFunction:                         {"interface", "<T:Ljava/lang/Object;X:Ljava/lang/Object;>Ljava/lang/Object;"},
+	pulsarRecord:                           {"interface", "<T:Ljava/lang/Object;>Ljava/lang/Object;"},
+	futureClass:                            {"class", "<T:Ljava/lang/Object;>Ljava/lang/Object;Ljava/util/concurrent/Future<TT;>;Ljava/util/concurrent/CompletionStage<TT;>;"},
+	"java.util.concurrent.Future":          {"interface", "<V:Ljava/lang/Object;>Ljava/lang/Object;"},
+	"java.util.concurrent.CompletionStage": {"interface", "<T:Ljava/lang/Object;>Ljava/lang/Object;"},
+	"java.lang.Iterable":                   {"interface", "<T:Ljava/lang/Object;>Ljava/lang/Object;"},
+	collectionType:                         {"interface", "<E:Ljava/lang/Object;>Ljava/lang/Object;Ljava/lang/Iterable<TE;>;"},
+	"java.util.List":                       {"interface", "<E:Ljava/lang/Object;>Ljava/lang/Object;Ljava/util/Collection<TE;>;"},
+	"java.util.Set":                        {"interface", "<E:Ljava/lang/Object;>Ljava/lang/Object;Ljava/util/Collection<TE;>;"},
+	"java.util.SortedSet":                  {"interface", "<E:Ljava/lang/Object;>Ljava/lang/Object;Ljava/util/Set<TE;>;"},
+	"java.util.NavigableSet":               {"interface", "<E:Ljava/lang/Object;>Ljava/lang/Object;Ljava/util/SortedSet<TE;>;"},
+	"java.util.Queue":                      {"interface", "<E:Ljava/lang/Object;>Ljava/lang/Object;Ljava/util/Collection<TE;>;"},
+	"java.util.Deque":                      {"interface", "<E:Ljava/lang/Object;>Ljava/lang/Object;Ljava/util/Queue<TE;>;"},
+	"java.util.AbstractCollection":         {"class", "<E:Ljava/lang/Object;>Ljava/lang/Object;Ljava/util/Collection<TE;>;"},
+	"java.util.AbstractList":               {"class", "<E:Ljava/lang/Object;>Ljava/util/AbstractCollection<TE;>;Ljava/util/List<TE;>;"},
+	"java.util.AbstractSet":                {"class", "<E:Ljava/lang/Object;>Ljava/util/AbstractCollection<TE;>;Ljava/util/Set<TE;>;"},
+	"java.util.ArrayList":                  {"class", "<E:Ljava/lang/Object;>Ljava/util/AbstractList<TE;>;Ljava/util/List<TE;>;"},
+	"java.util.LinkedList":                 {"class", "<E:Ljava/lang/Object;>Ljava/util/AbstractList<TE;>;Ljava/util/List<TE;>;Ljava/util/Deque<TE;>;"},
+	"java.util.HashSet":                    {"class", "<E:Ljava/lang/Object;>Ljava/util/AbstractSet<TE;>;Ljava/util/Set<TE;>;"},
+	"java.util.LinkedHashSet":              {"class", "<E:Ljava/lang/Object;>Ljava/util/HashSet<TE;>;Ljava/util/Set<TE;>;"},
+	"java.util.TreeSet":                    {"class", "<E:Ljava/lang/Object;>Ljava/util/AbstractSet<TE;>;Ljava/util/NavigableSet<TE;>;"},
+	"java.util.ArrayDeque":                 {"class", "<E:Ljava/lang/Object;>Ljava/util/AbstractCollection<TE;>;Ljava/util/Deque<TE;>;"},
+	"java.util.function.UnaryOperator":     {"interface", "<T:Ljava/lang/Object;>Ljava/lang/Object;Ljava/util/function/Function<TT;TT;>;"},
+	// Pulsar interfaces functions' helper classes implement, known not to be functions.
+	"org.apache.pulsar.functions.api.SerDe":         {"interface", "<T:Ljava/lang/Object;>Ljava/lang/Object;"},
+	"org.apache.pulsar.functions.api.Context":       {"interface", ""},
+	"org.apache.pulsar.functions.api.WindowContext": {"interface", ""},
+	"org.apache.pulsar.client.api.CryptoKeyReader":  {"interface", ""},
+	"org.apache.pulsar.client.api.Schema":           {"interface", "<T:Ljava/lang/Object;>Ljava/lang/Object;"},
+	"org.apache.pulsar.io.core.Source":              {"interface", "<T:Ljava/lang/Object;>Ljava/lang/Object;"},
+	"org.apache.pulsar.io.core.Sink":                {"interface", "<T:Ljava/lang/Object;>Ljava/lang/Object;"},
+	"org.apache.pulsar.functions.api.utils.IdentityFunction": {"class",
+		"Ljava/lang/Object;Lorg/apache/pulsar/functions/api/Function<Ljava/lang/Object;Ljava/lang/Object;>;"},
+}
+
+// jtype is a generic Java type as a class signature spells it.
+type jtype struct {
+	kind  byte     // 'L' class, 'T' type variable, '[' array, 'P' primitive, '*' wildcard
+	name  string   // binary class name (a.b.C$D), variable name, or primitive descriptor
+	args  []*jtype // type arguments of a class type; nil for a raw or non-generic type
+	elem  *jtype   // array component
+	bound *jtype   // type variable or wildcard: its erasure bound (nil = Object)
+}
+
+type typeParam struct {
+	name  string
+	bound *jtype
+}
+
+// classInfo is what the checks need from one class file.
+type classInfo struct {
+	name        string
+	isInterface bool
+	params      []typeParam
+	super       *jtype // nil for interfaces and java.lang.Object
+	interfaces  []*jtype
+}
+
+// javaPackage looks classes up in a jar or NAR.
+type javaPackage struct {
+	readers    []*zip.Reader
+	nested     []*zip.File // bundled jars not opened yet
+	isNar      bool
+	definition string // a NAR's FunctionDefinition.functionClass
+	classes    map[string]*classInfo
+	// incomplete is set when a hierarchy walk met a class we know nothing
+	// about: our "no" answers are then not Java's.
+	incomplete bool
+	unknown    string
+}
+
+// openJavaPackage opens the package file for class lookups; the caller
+// closes the returned closer.
+func openJavaPackage(file string) (*javaPackage, io.Closer, error) {
+	zr, err := zip.OpenReader(file)
+	if err != nil {
+		if errors.Is(err, zip.ErrFormat) {
+			return nil, nil, errors.New("java.util.zip.ZipException: zip END header not found")
+		}
+		return nil, nil, err
+	}
+	p := &javaPackage{readers: []*zip.Reader{&zr.Reader}, classes: map[string]*classInfo{}}
+	for _, f := range zr.File {
+		switch {
+		case f.Name == narServiceFile:
+			p.isNar = true
+			if def, err := readDefinition(f); err == nil {
+				p.definition = def
+			}
+		case strings.HasPrefix(f.Name, narBundledDir):
+			p.isNar = true
+			if path.Dir(f.Name) == narBundledDir && strings.HasSuffix(f.Name, ".jar") {
+				p.nested = append(p.nested, f)
+			}
+		}
+	}
+	return p, zr, nil
+}
+
+func readDefinition(f *zip.File) (string, error) {
+	rc, err := f.Open()
+	if err != nil {
+		return "", err
+	}
+	defer rc.Close()
+	var def struct {
+		FunctionClass string `yaml:"functionClass"`
+	}
+	if err := yaml.NewDecoder(rc).Decode(&def); err != nil {
+		return "", err
+	}
+	return def.FunctionClass, nil
+}
+
+// lookup finds a class by binary name: in the package, then among the
+// well-known classes of the worker's classpath. nil when neither has it.
+func (p *javaPackage) lookup(name string) *classInfo {
+	if ci, ok := p.classes[name]; ok {
+		return ci
+	}
+	ci := p.find(name)
+	if ci == nil {
+		if wk, ok := wellKnownClasses[name]; ok {
+			ci, _ = newClassInfo(name, wk[0] == "interface", "", nil, wk[1])
+		}
+	}
+	p.classes[name] = ci
+	return ci
+}
+
+func (p *javaPackage) find(name string) *classInfo {
+	entry := strings.ReplaceAll(name, ".", "/") + ".class"
+	for i := 0; ; i++ {
+		for i >= len(p.readers) { // open the next bundled jar
+			if len(p.nested) == 0 {
+				return nil
+			}
+			f := p.nested[0]
+			p.nested = p.nested[1:]
+			if zr, err := openNested(f); err == nil {
+				p.readers = append(p.readers, zr)
+			}
+		}
+		f, err := p.readers[i].Open(entry)
+		if err != nil {
+			continue
+		}
+		data, err := io.ReadAll(f)
+		f.Close()
+		if err != nil {
+			continue
+		}
+		if ci, err := parseClassFile(data); err == nil && ci.name == name {
+			return ci
+		}
+	}
+}
+
+func openNested(f *zip.File) (*zip.Reader, error) {
+	rc, err := f.Open()
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	data, err := io.ReadAll(rc)
+	if err != nil {
+		return nil, err
+	}
+	return zip.NewReader(bytes.NewReader(data), int64(len(data)))
+}
+
+// --- class files ----------------------------------------------------------
+
+// parseClassFile reads the header of a class file: name, flags, supertypes
+// and the class's generic Signature attribute.
+func parseClassFile(data []byte) (*classInfo, error) {
+	r := &classReader{b: data}
+	if r.u4() != 0xCAFEBABE {
+		return nil, errors.New("not a class file")
+	}
+	r.skip(4) // minor, major
+	n := int(r.u2())
+	utf8s := make(map[int]string)
+	classes := make(map[int]int)
+	for i := 1; i < n && r.err == nil; i++ {
+		tag := r.u1()
+		switch tag {
+		case 1:
+			l := int(r.u2())
+			utf8s[i] = string(r.bytes(l))
+		case 7:
+			classes[i] = int(r.u2())
+		case 8, 16, 19, 20:
+			r.skip(2)
+		case 15:
+			r.skip(3)
+		case 3, 4, 9, 10, 11, 12, 17, 18:
+			r.skip(4)
+		case 5, 6:
+			r.skip(8)
+			i++
+		default:
+			return nil, fmt.Errorf("bad constant pool tag %d", tag)
+		}
+	}
+	className := func(idx int) string {
+		return strings.ReplaceAll(utf8s[classes[idx]], "/", ".")
+	}
+	access := r.u2()
+	name := className(int(r.u2()))
+	superIdx := int(r.u2())
+	var rawSuper string
+	if superIdx != 0 {
+		rawSuper = className(superIdx)
+	}
+	var rawIfaces []string
+	for i, c := 0, int(r.u2()); i < c; i++ {
+		rawIfaces = append(rawIfaces, className(int(r.u2())))
+	}
+	for part := 0; part < 2; part++ { // fields, methods
+		for i, c := 0, int(r.u2()); i < c && r.err == nil; i++ {
+			r.skip(6)
+			for j, a := 0, int(r.u2()); j < a && r.err == nil; j++ {
+				r.skip(2)
+				r.skip(int(r.u4()))
+			}
+		}
+	}
+	var signature string
+	for i, c := 0, int(r.u2()); i < c && r.err == nil; i++ {
+		attr := utf8s[int(r.u2())]
+		l := int(r.u4())
+		if attr == "Signature" && l == 2 {
+			signature = utf8s[int(r.u2())]
+		} else {
+			r.skip(l)
+		}
+	}
+	if r.err != nil {
+		return nil, r.err
+	}
+	return newClassInfo(name, access&0x0200 != 0, rawSuper, rawIfaces, signature)
+}
+
+type classReader struct {
+	b   []byte
+	err error
+}
+
+func (r *classReader) bytes(n int) []byte {
+	if r.err != nil || n > len(r.b) {
+		r.err = io.ErrUnexpectedEOF
+		return nil
+	}
+	out := r.b[:n]
+	r.b = r.b[n:]
+	return out
+}
+func (r *classReader) skip(n int) { r.bytes(n) }
+func (r *classReader) u1() byte {
+	if b := r.bytes(1); b != nil {
+		return b[0]
+	}
+	return 0
+}
+func (r *classReader) u2() uint16 {
+	if b := r.bytes(2); b != nil {
+		return binary.BigEndian.Uint16(b)
+	}
+	return 0
+}
+func (r *classReader) u4() uint32 {
+	if b := r.bytes(4); b != nil {
+		return binary.BigEndian.Uint32(b)
+	}
+	return 0
+}
+
+// newClassInfo builds the class from its generic signature when it has one,
+// else from the raw super class and interfaces.
+func newClassInfo(name string, isInterface bool, rawSuper string, rawIfaces []string, signature string) (*classInfo, error) {
+	ci := &classInfo{name: name, isInterface: isInterface}
+	if signature != "" || rawSuper == "" && rawIfaces == nil {
+		if signature != "" {
+			sp := &sigParser{s: signature}
+			ci.params = sp.typeParams()
+			if sp.peek() != 0 {
+				ci.super = sp.referenceType()
+			}
+			for sp.peek() != 0 && sp.err == nil {
+				ci.interfaces = append(ci.interfaces, sp.referenceType())
+			}
+			if sp.err != nil {
+				return nil, sp.err
+			}
+		}
+	} else {
+		if rawSuper != "" {
+			ci.super = &jtype{kind: 'L', name: rawSuper}
+		}
+		for _, i := range rawIfaces {
+			ci.interfaces = append(ci.interfaces, &jtype{kind: 'L', name: i})
+		}
+	}
+	if isInterface || name == objectClass {
+		ci.super = nil // ByteBuddy: interfaces have no super class
+	}
+	// Give references to the class's own type variables their bounds, for
+	// erasure.
+	bounds := map[string]*jtype{}
+	for _, tp := range ci.params {
+		bounds[tp.name] = tp.bound
+	}
+	var attach func(t *jtype)
+	attach = func(t *jtype) {
+		if t == nil {
+			return
+		}
+		if t.kind == 'T' && t.bound == nil {
+			t.bound = bounds[t.name]
+		}
+		attach(t.elem)
+		for _, a := range t.args {
+			attach(a)
+		}
+		if t.kind == '*' {
+			attach(t.bound)
+		}
+	}
+	attach(ci.super)
+	for _, i := range ci.interfaces {
+		attach(i)
+	}
+	return ci, nil
+}
+
+// sigParser reads JVMS 4.7.9.1 class signatures.
+type sigParser struct {
+	s   string
+	i   int
+	err error
+}
+
+func (p *sigParser) peek() byte {
+	if p.err != nil || p.i >= len(p.s) {
+		return 0
+	}
+	return p.s[p.i]
+}
+
+func (p *sigParser) next() byte {
+	c := p.peek()
+	if c == 0 {
+		if p.err == nil {
+			p.err = fmt.Errorf("truncated signature %q", p.s)
+		}
+		return 0
+	}
+	p.i++
+	return c
+}
+
+func (p *sigParser) ident(stops string) string {
+	start := p.i
+	for p.i < len(p.s) && !strings.ContainsRune(stops, rune(p.s[p.i])) {
+		p.i++
+	}
+	return p.s[start:p.i]
+}
+
+func (p *sigParser) typeParams() []typeParam {
+	if p.peek() != '<' {
+		return nil
+	}
+	p.next()
+	var out []typeParam
+	for p.peek() != '>' && p.err == nil {
+		tp := typeParam{name: p.ident(":")}
+		p.next() // ':' class bound
+		if c := p.peek(); c == 'L' || c == 'T' || c == '[' {
+			tp.bound = p.referenceType()
+		}
+		for p.peek() == ':' { // interface bounds
+			p.next()
+			b := p.referenceType()
+			if tp.bound == nil {
+				tp.bound = b
+			}
+		}
+		out = append(out, tp)
+	}
+	p.next()
+	return out
+}
+
+func (p *sigParser) referenceType() *jtype {
+	switch c := p.next(); c {
+	case 'L':
+		t := &jtype{kind: 'L'}
+		var name strings.Builder
+		for {
+			name.WriteString(strings.ReplaceAll(p.ident("<.;"), "/", "."))
+			t.args = nil
+			if p.peek() == '<' {
+				p.next()
+				t.args = []*jtype{}
+				for p.peek() != '>' && p.err == nil {
+					t.args = append(t.args, p.typeArgument())
+				}
+				p.next()
+			}
+			if p.peek() == '.' { // inner class of a parameterized outer
+				p.next()
+				name.WriteByte('$')
+				continue
+			}
+			break
+		}
+		p.next() // ';'
+		t.name = name.String()
+		return t
+	case 'T':
+		t := &jtype{kind: 'T', name: p.ident(";")}
+		p.next()
+		return t
+	case '[':
+		return &jtype{kind: '[', elem: p.javaType()}
+	default:
+		if p.err == nil {
+			p.err = fmt.Errorf("bad signature %q at %d", p.s, p.i-1)
+		}
+		return &jtype{kind: 'L', name: objectClass}
+	}
+}
+
+func (p *sigParser) javaType() *jtype {
+	if c := p.peek(); strings.IndexByte("BCDFIJSZ", c) >= 0 && c != 0 {
+		p.next()
+		return &jtype{kind: 'P', name: string(c)}
+	}
+	return p.referenceType()
+}
+
+func (p *sigParser) typeArgument() *jtype {
+	switch p.peek() {
+	case '*':
+		p.next()
+		return &jtype{kind: '*'}
+	case '+':
+		p.next()
+		return &jtype{kind: '*', bound: p.referenceType()}
+	case '-':
+		p.next()
+		p.referenceType()
+		return &jtype{kind: '*'}
+	}
+	return p.referenceType()
+}
+
+// --- types ----------------------------------------------------------------
+
+// erasure is the binary name of t's erasure, as TypeDescription.getName.
+func erasure(t *jtype) string {
+	for depth := 0; t != nil && depth < 32; depth++ {
+		switch t.kind {
+		case 'L':
+			return t.name
+		case 'P':
+			return t.name
+		case '[':
+			return "[" + descriptor(t.elem)
+		default: // type variable, wildcard
+			t = t.bound
+		}
+	}
+	return objectClass
+}
+
+func descriptor(t *jtype) string {
+	switch e := erasure(t); {
+	case t != nil && t.kind == 'P':
+		return e
+	case strings.HasPrefix(e, "["):
+		return e
+	default:
+		return "L" + e + ";"
+	}
+}
+
+// subst replaces type variables bound in env.
+func subst(t *jtype, env map[string]*jtype) *jtype {
+	if t == nil || env == nil {
+		return t
+	}
+	switch t.kind {
+	case 'T':
+		if v, ok := env[t.name]; ok {
+			return v
+		}
+		return t
+	case 'L':
+		if t.args == nil {
+			return t
+		}
+		c := *t
+		c.args = make([]*jtype, len(t.args))
+		for i, a := range t.args {
+			c.args[i] = subst(a, env)
+		}
+		return &c
+	case '[':
+		c := *t
+		c.elem = subst(t.elem, env)
+		return &c
+	case '*':
+		c := *t
+		c.bound = subst(t.bound, env)
+		return &c
+	}
+	return t
+}
+
+// supertypes returns the super class and interfaces of the class type t,
+// with t's type arguments substituted; a raw t gives raw supertypes.
+func (p *javaPackage) supertypes(t *jtype, declared bool) (super *jtype, ifaces []*jtype, ok bool) {
+	ci := p.lookup(t.name)
+	if ci == nil {
+		// A JDK class we do not list does not lead to a Pulsar function
+		// interface (UnaryOperator, the one JDK sub-interface of Function,
+		// is listed); any other unknown class might.
+		if !strings.HasPrefix(t.name, "java.") && !strings.HasPrefix(t.name, "javax.") && !strings.HasPrefix(t.name, "jdk.") {
+			p.incomplete = true
+			if p.unknown == "" {
+				p.unknown = t.name
+			}
+		}
+		return nil, nil, false
+	}
+	if declared || len(ci.params) == 0 { // nothing to substitute
+		return ci.super, ci.interfaces, true
+	}
+	if t.args == nil { // a raw use of a generic class: raw supertypes
+		raw := func(s *jtype) *jtype {
+			if s == nil {
+				return nil
+			}
+			return &jtype{kind: 'L', name: erasure(s)}
+		}
+		super = raw(ci.super)
+		for _, i := range ci.interfaces {
+			ifaces = append(ifaces, raw(i))
+		}
+		return super, ifaces, true
+	}
+	env := map[string]*jtype{}
+	for i, tp := range ci.params {
+		if i < len(t.args) {
+			env[tp.name] = t.args[i]
+		}
+	}
+	super = subst(ci.super, env)
+	for _, i := range ci.interfaces {
+		ifaces = append(ifaces, subst(i, env))
+	}
+	return super, ifaces, true
+}
+
+// assignable tells whether the class named name is target or a subtype.
+func (p *javaPackage) assignable(name, target string) bool {
+	seen := map[string]bool{}
+	var walk func(string) bool
+	walk = func(n string) bool {
+		if n == target {
+			return true
+		}
+		if seen[n] || strings.HasPrefix(n, "[") || len(n) == 1 {
+			return false
+		}
+		seen[n] = true
+		super, ifaces, ok := p.supertypes(&jtype{kind: 'L', name: n}, true)
+		if !ok {
+			return false
+		}
+		for _, i := range ifaces {
+			if walk(erasure(i)) {
+				return true
+			}
+		}
+		return super != nil && walk(erasure(super))
+	}
+	return walk(name)
+}
+
+// assignableType is assignable for a type argument: a class we do not know
+// there (String, a POJO of the worker's classpath) is simply not a
+// Collection, Record or CompletableFuture, and does not make the function's
+// own hierarchy incomplete.
+func (p *javaPackage) assignableType(name, target string) bool {
+	incomplete, unknown := p.incomplete, p.unknown
+	defer func() { p.incomplete, p.unknown = incomplete, unknown }()
+	return p.assignable(name, target)
+}
+
+func (p *javaPackage) describe(t *jtype) string {
+	name := erasure(t)
+	if ci := p.lookup(name); ci != nil && ci.isInterface {
+		return "interface " + name
+	}
+	return "class " + name
+}
+
+// typeArguments is getTypeArguments() of a generic type.
+func (p *javaPackage) typeArguments(t *jtype) ([]*jtype, error) {
+	if t.kind != 'L' || t.args == nil {
+		return nil, fmt.Errorf("A non-generic type does not imply type arguments: %s", p.describe(t))
+	}
+	return t.args, nil
+}
+
+// resolveInterfaceTypeArguments is FunctionCommon's: the type arguments of
+// the first declared interface assignable to target, on t or its super
+// classes. found is false where Java's method returns null.
+func (p *javaPackage) resolveInterfaceTypeArguments(t *jtype, declared bool, target string) (args []*jtype, found bool, err error) {
+	for depth := 0; t != nil && depth < 64; depth++ {
+		super, ifaces, _ := p.supertypes(t, declared)
+		for _, i := range ifaces {
+			if p.assignable(erasure(i), target) {
+				args, err := p.typeArguments(i)
+				return args, true, err
+			}
+		}
+		t, declared = super, false
+	}
+	return nil, false, nil
+}
+
+func index(args []*jtype, i int) (*jtype, error) {
+	if i >= len(args) {
+		return nil, fmt.Errorf("Index %d out of bounds for length %d", i, len(args))
+	}
+	return args[i], nil
+}
+
+// functionTypes is FunctionCommon.getFunctionTypes: the erased input and
+// output types of the function class.
+func (p *javaPackage) functionTypes(class string, window bool) (in, out string, err error) {
+	user := &jtype{kind: 'L', name: class}
+	parent := javaFunction
+	if window {
+		if p.assignable(class, windowFunction) {
+			parent = windowFunction
+		}
+	} else if p.assignable(class, pulsarFunction) {
+		parent = pulsarFunction
+	}
+	args, found, err := p.resolveInterfaceTypeArguments(user, true, parent)
+	if err != nil {
+		return "", "", err
+	}
+	if !found {
+		return "", "", errors.New(msgNoTypeArgs)
+	}
+	t0, err := index(args, 0)
+	if err != nil {
+		return "", "", err
+	}
+	t1, err := index(args, 1)
+	if err != nil {
+		return "", "", err
+	}
+	if window && parent == javaFunction {
+		if !p.assignableType(erasure(t0), collectionType) {
+			return "", "", errors.New("Window function must take a collection as input")
+		}
+		a, err := p.typeArguments(t0)
+		if err != nil {
+			return "", "", err
+		}
+		if t0, err = index(a, 0); err != nil {
+			return "", "", err
+		}
+	}
+	for _, wrapper := range []string{pulsarRecord, futureClass} {
+		if p.assignableType(erasure(t1), wrapper) {
+			a, err := p.typeArguments(t1)
+			if err != nil {
+				return "", "", err
+			}
+			if t1, err = index(a, 0); err != nil {
+				return "", "", err
+			}
+		}
+	}
+	return erasure(t0), erasure(t1), nil
+}
+
+// javaChecks is FunctionConfigUtils.doJavaChecks without the serde, schema
+// and crypto class checks. It returns what convert needs. When the class's
+// hierarchy leaves the package for classes we do not know (p.unknown), the
+// function is accepted without type names rather than refused on a guess.
+func (p *javaPackage) javaChecks(fc *functionConfig) (extractedDetails, error) {
+	className := strings.TrimFunc(str(fc.ClassName), func(r rune) bool { return r <= ' ' })
+	if className == "" {
+		if !p.isNar || p.definition == "" {
+			return extractedDetails{}, invalid("Function class name is not provided.")
+		}
+		className = p.definition
+	}
+	if p.lookup(className) == nil {
+		return extractedDetails{}, invalid("Function class %s must be in class path", className)
+	}
+	ex := extractedDetails{functionClassName: &className}
+	ok := p.assignable(className, pulsarFunction) || p.assignable(className, javaFunction) ||
+		p.assignable(className, windowFunction)
+	switch {
+	case !ok && !p.incomplete:
+		return extractedDetails{}, invalid("Function class %s does not implement the correct interface", className)
+	case ok:
+		in, out, err := p.functionTypes(className, fc.WindowConfig != nil)
+		if err == nil {
+			ex.typeArg0, ex.typeArg1 = &in, &out
+		} else if !p.incomplete {
+			return extractedDetails{}, invalid("%s", err.Error())
+		}
+	}
+	if err := fc.javaConfigChecks(); err != nil {
+		return extractedDetails{}, err
+	}
+	return ex, nil
+}
+
+// javaConfigChecks are the parts of doJavaChecks that need no classes.
+func (fc *functionConfig) javaConfigChecks() error {
+	for _, topic := range sortedKeys(fc.CustomSchemaInputs) {
+		var cc consumerConfig
+		if isNull, err := decodeJackson([]byte(fc.CustomSchemaInputs[topic]), consumerSchema, &cc); err != nil || isNull {
+			return invalid("Topic %s has an incorrect schema Info", topic)
+		}
+	}
+	for _, topic := range sortedKeys(fc.InputSpecs) {
+		cc := fc.InputSpecs[topic]
+		if !isEmpty(cc.SchemaType) && !isEmpty(cc.SerdeClassName) {
+			return invalid("Only one of schemaType or serdeClassName should be set in inputSpec")
+		}
+	}
+	if !isEmpty(fc.OutputSerdeClassName) && !isEmpty(fc.OutputSchemaType) {
+		return invalid("Only one of outputSchemaType or outputSerdeClassName should be set")
+	}
+	return nil
+}

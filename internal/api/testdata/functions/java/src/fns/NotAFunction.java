@@ -1,0 +1,8 @@
+package fns;
+
+/** Implements nothing a function needs. */
+public class NotAFunction implements Runnable {
+    @Override
+    public void run() {
+    }
+}
