@@ -106,7 +106,7 @@ func loadConfig(path string, w io.Writer) (cfg *config.Config, code int) {
 	if problems.HasErrors() {
 		return nil, exitFailed
 	}
-	if err := daemon.ValidateBrokerAuth(cfg); err != nil {
+	if err := daemon.Validate(cfg); err != nil {
 		fmt.Fprintf(w, "%s: %v\n", path, err)
 		return nil, exitFailed
 	}

@@ -16,6 +16,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/pulsar-functions-worker/pulsar-functions-worker/internal/api"
+	"github.com/pulsar-functions-worker/pulsar-functions-worker/internal/auth"
 	"github.com/pulsar-functions-worker/pulsar-functions-worker/internal/broker"
 	"github.com/pulsar-functions-worker/pulsar-functions-worker/internal/cluster"
 	"github.com/pulsar-functions-worker/pulsar-functions-worker/internal/config"
@@ -51,6 +52,11 @@ type Daemon struct {
 	assignments *scheduler.Assignments
 	packages    *packages.Store
 	runtime     *runtime.Manager
+	guard       guard
+	// leading is true while this worker holds the state topics' producers.
+	leading atomic.Bool
+	// members is the last member list read, for lookups on hot paths.
+	members atomic.Pointer[[]cluster.WorkerInfo]
 	// fatal receives errors that must stop the worker (a state topic that
 	// can no longer be followed), as the Java worker's ErrorNotifier.
 	fatal chan error
@@ -98,7 +104,13 @@ func (d *Daemon) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	handler := api.New(d, api.OpenGuard{}, d.metrics.registry, d.log.With("component", "api"))
+	g0, err := d.newGuard(d.cfg)
+	if err != nil {
+		closeAll(listeners)
+		return err
+	}
+	d.guard = g0
+	handler := api.New(d, g0, d.metrics.registry, d.log.With("component", "api"), api.WithFunctions(functions{d}))
 
 	// Work stops when ctx ends or any component fails.
 	g, gctx := errgroup.WithContext(ctx)
@@ -301,6 +313,7 @@ func (d *Daemon) refreshMembership(ctx context.Context, m *cluster.Membership, l
 			*last = ids
 		}
 		d.log.Debug("membership refreshed", "members", len(members), "leader", m.IsLeader())
+		d.members.Store(&members)
 		d.metrics.members.Set(float64(len(members)))
 		d.memberCount.Store(int64(len(members)))
 	} else if ctx.Err() == nil {
@@ -343,9 +356,20 @@ func (d *Daemon) brokerOptions() broker.Options {
 	}
 }
 
-// ValidateBrokerAuth checks the client authentication settings, so an
-// unsupported plugin stops the worker at start with a clear message.
-func ValidateBrokerAuth(cfg *config.Config) error {
+// Validate checks what the config package cannot: the client
+// authentication plugin and the authentication providers, so an unsupported
+// one stops the worker at start (and check-config) with a clear message.
+func Validate(cfg *config.Config) error {
+	if err := validateBrokerAuth(cfg); err != nil {
+		return err
+	}
+	if _, err := auth.New(authSettings(cfg), auth.WithPolicies(brokerPolicies{})); err != nil {
+		return fmt.Errorf("authenticationProviders/authorization: %w", err)
+	}
+	return nil
+}
+
+func validateBrokerAuth(cfg *config.Config) error {
 	if !cfg.BrokerClientAuthEnabled() {
 		return nil
 	}

@@ -43,8 +43,10 @@ func (d *Daemon) lead(ctx context.Context) error {
 			stopSched, schedDone = cancel, make(chan struct{})
 			go func() { defer close(schedDone); _ = sched.Run(sctx) }()
 			leading = true
+			d.leading.Store(true)
 			d.log.Info("this worker leads the cluster", "worker", d.self().WorkerID)
 		case !want && leading:
+			d.leading.Store(false)
 			stopSched()
 			<-schedDone
 			stopSched = nil

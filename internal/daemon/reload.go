@@ -27,6 +27,10 @@ type reloader struct {
 // restart: the worker never claims to have applied what it did not.
 func (d *Daemon) reloaders() []reloader {
 	return []reloader{
+		// First: the only one that can refuse the new values, before anything
+		// else is applied.
+		{name: "authorization", keys: []string{"superUserRoles", "proxyRoles", "authorizationEnabled", "authenticateMetricsEndpoint"},
+			apply: func(next *config.Config) error { return d.guard.Update(authSettings(next)) }},
 		{name: "log level", keys: []string{"logLevel"}, apply: func(next *config.Config) error {
 			d.level.Set(next.SlogLevel())
 			return nil
@@ -93,7 +97,7 @@ func (d *Daemon) Reload(ctx context.Context) {
 		fail(fmt.Sprintf("%d error(s), first: %s", len(errs), errs[0]))
 		return
 	}
-	if err := ValidateBrokerAuth(next); err != nil {
+	if err := Validate(next); err != nil {
 		fail(err.Error())
 		return
 	}
