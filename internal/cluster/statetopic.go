@@ -178,7 +178,10 @@ func (s *StateTopic) Lead(ctx context.Context, producerName string, retry time.D
 			Name:               producerName,
 			ProducerAccessMode: pulsar.ProducerAccessModeExclusive,
 			DisableBatching:    true,
-			CompressionType:    pulsar.LZ4,
+			// The Java worker compresses with LZ4, but pulsar-client-go's LZ4
+			// turns an empty payload (an assignment tombstone) into bytes its
+			// readers then fail to parse; these messages are small anyway.
+			CompressionType: pulsar.NoCompression,
 		})
 		if err == nil {
 			break

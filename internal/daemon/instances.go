@@ -3,9 +3,11 @@ package daemon
 import (
 	"context"
 	"os"
+	"time"
 
 	"github.com/pulsar-functions-worker/pulsar-functions-worker/internal/config"
 	"github.com/pulsar-functions-worker/pulsar-functions-worker/internal/packages"
+	"github.com/pulsar-functions-worker/pulsar-functions-worker/internal/pb"
 	"github.com/pulsar-functions-worker/pulsar-functions-worker/internal/runtime"
 	"github.com/pulsar-functions-worker/pulsar-functions-worker/internal/systemd"
 )
@@ -47,9 +49,22 @@ func (d *Daemon) startInstances(ctx context.Context) error {
 	opts.Logger = d.log.With("component", "runtime")
 	d.runtime = runtime.NewManager(opts, store, d.launcher(ctx, d.cfg))
 	self := d.self().WorkerID
-	apply := func() { d.runtime.Apply(d.assignments.ForWorker(self)) }
+	apply := func() { d.runtime.Apply(d.wanted(d.assignments.ForWorker(self))) }
 	d.assignments.OnChange(apply)
 	apply()
+	// The metadata also decides what runs (see wanted); follow its changes.
+	go func() {
+		t := time.NewTicker(10 * time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				apply()
+			}
+		}
+	}()
 	d.instanceCounts = func() (running, failed int) {
 		for _, in := range d.runtime.Instances() {
 			switch in.State {
@@ -62,4 +77,21 @@ func (d *Daemon) startInstances(ctx context.Context) error {
 		return running, failed
 	}
 	return nil
+}
+
+// wanted drops assignments of functions the metadata no longer has, or of
+// instance ids beyond the function's parallelism. A Java leader's tombstones
+// have an empty payload and no properties, which pulsar-client-go readers
+// discard as corrupt, so this worker cannot rely on seeing them.
+func (d *Daemon) wanted(assigned []*pb.Assignment) []*pb.Assignment {
+	out := assigned[:0:0]
+	for _, a := range assigned {
+		det := a.GetInstance().GetFunctionMetaData().GetFunctionDetails()
+		md, ok := d.meta.Get(det.GetTenant(), det.GetNamespace(), det.GetName())
+		if !ok || a.GetInstance().GetInstanceId() >= max(md.GetFunctionDetails().GetParallelism(), 1) {
+			continue
+		}
+		out = append(out, a)
+	}
+	return out
 }

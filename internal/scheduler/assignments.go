@@ -101,8 +101,12 @@ func (a *Assignments) forget(key string) {
 
 // write publishes an assignment (nil: a tombstone) as the leader and applies it.
 func (a *Assignments) write(ctx context.Context, key string, asg *pb.Assignment) error {
-	msg := &pulsar.ProducerMessage{Key: key}
+	// pulsar-client-go readers discard a message with an empty payload as
+	// corrupt unless it has properties, so tombstones carry one (Java
+	// readers ignore it).
+	msg := &pulsar.ProducerMessage{Key: key, Properties: map[string]string{"tombstone": "true"}}
 	if asg != nil {
+		msg.Properties = nil
 		b, err := proto.Marshal(asg)
 		if err != nil {
 			return fmt.Errorf("encode assignment %s: %w", key, err)

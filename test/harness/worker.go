@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -51,6 +52,8 @@ func WorkerConfig(t testing.TB, p Pulsar, id string, port int, overrides map[str
 		"pulsarFunctionsCluster":   "standalone",
 		"pulsarFunctionsNamespace": "public/functions",
 		"downloadDirectory":        filepath.Join(t.TempDir(), "download"),
+		// Instance logs in the test's directory, not in the shared distribution.
+		"functionRuntimeFactoryConfigs": map[string]any{"logDirectory": filepath.Join(t.TempDir(), "logs")},
 		"logLevel":                 "debug",
 	} {
 		cfg[k] = v
@@ -81,6 +84,11 @@ func StartWorker(t testing.TB, id string, port int, config string, env ...string
 	cmd := exec.Command(WorkerBinary(t), "run", "--config", config)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.Env = append(os.Environ(), env...)
+	// The Python instance runtime runs "python3" from PATH: the virtualenv
+	// scripts/pulsar.sh built, when there is one.
+	if py := os.Getenv("PFW_PYTHON"); py != "" {
+		cmd.Env = append(cmd.Env, "PATH="+filepath.Dir(py)+string(os.PathListSeparator)+os.Getenv("PATH"))
+	}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start worker %s: %v", id, err)
@@ -98,7 +106,14 @@ func StartWorker(t testing.TB, id string, port int, config string, env ...string
 		}
 		if t.Failed() {
 			b, _ := os.ReadFile(logPath)
-			t.Logf("log of worker %s:\n%s", id, trimLog(b, 6000))
+			var important []string
+			for _, l := range strings.Split(string(b), "\n") {
+				if strings.Contains(l, "level=ERROR") || strings.Contains(l, "level=WARN") || strings.HasPrefix(l, "panic") || strings.HasPrefix(l, "goroutine ") {
+					important = append(important, l)
+				}
+			}
+			t.Logf("warnings and errors of worker %s:\n%s", id, trimLog([]byte(strings.Join(important, "\n")), 8000))
+			t.Logf("end of the log of worker %s (%s):\n%s", id, logPath, trimLog(b, 3000))
 		}
 	})
 	return w
