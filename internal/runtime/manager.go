@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -712,6 +713,12 @@ func (m *Manager) stop(proc Process, log *slog.Logger) {
 	}
 }
 
+// Cleaner is implemented by fetchers that keep local copies to release when
+// an instance stops.
+type Cleaner interface {
+	Cleanup(inst *pb.Instance) error
+}
+
 // cleanup deletes <downloadDirectory>/<tenant>/<namespace>/<name>/<instanceId>,
 // as the Java worker does when it stops an instance.
 func (m *Manager) cleanup(in *instance, log *slog.Logger) {
@@ -724,7 +731,22 @@ func (m *Manager) cleanup(in *instance, log *slog.Logger) {
 		log.Error("not deleting download directory outside downloadDirectory", "dir", dir)
 		return
 	}
+	if c, ok := m.fetch.(Cleaner); ok {
+		// The fetcher also drops cached packages no instance uses any more.
+		if err := c.Cleanup(in.inst); err != nil {
+			log.Warn("clean up package", "err", err)
+		}
+	}
 	if err := os.RemoveAll(dir); err != nil {
 		log.Warn("delete download directory", "dir", dir, "err", err)
+		return
+	}
+	// The function's, namespace's and tenant's directories go too once
+	// empty, so a deleted function leaves nothing behind. os.Remove fails
+	// on a directory another instance still uses, which is what we want.
+	for p := filepath.Dir(dir); p != filepath.Clean(m.opts.DownloadDir) && strings.HasPrefix(p, m.opts.DownloadDir); p = filepath.Dir(p) {
+		if os.Remove(p) != nil {
+			break
+		}
 	}
 }
