@@ -305,6 +305,8 @@ type Config struct {
 	AddFunctionsClusterToNamespace bool `koanf:"addFunctionsClusterToNamespace"`
 	// LogLevel (ours) is the worker's log level: debug, info, warn or error.
 	LogLevel string `koanf:"logLevel"`
+	// MaxPackageSizeBytes (ours) bounds a function package, enforced while it streams in or down; 0 means no limit.
+	MaxPackageSizeBytes int64 `koanf:"maxPackageSizeBytes"`
 }
 
 // Resources is an amount of CPU, memory and disk (Java's common.functions.Resources).
@@ -442,6 +444,7 @@ func Default() *Config {
 		TlsKeyStoreType:                          "JKS",
 		TlsTrustStoreType:                        "JKS",
 		LogLevel:                                 "info",
+		MaxPackageSizeBytes:                      500 << 20,
 	}
 }
 

@@ -180,7 +180,7 @@ func TestEveryKeyOfPulsarFileIsKnown(t *testing.T) {
 func TestShippedFileHasPulsarKeys(t *testing.T) {
 	pActive, pCommented := fileKeys(t, pulsarFile)
 	sActive, sCommented := fileKeys(t, shippedFile)
-	ours := map[string]bool{"addFunctionsClusterToNamespace": true, "logLevel": true}
+	ours := map[string]bool{"addFunctionsClusterToNamespace": true, "logLevel": true, "maxPackageSizeBytes": true}
 	for k := range pActive {
 		if !sActive[k] {
 			t.Errorf("key %q is set in Pulsar's file but not in ours", k)
@@ -345,7 +345,7 @@ func checkAgainstJava(t *testing.T, dump string, v reflect.Value, renamed map[st
 		}
 	}
 	for name := range idx {
-		if !seen[name] && name != "addFunctionsClusterToNamespace" && name != "logLevel" {
+		if !seen[name] && name != "addFunctionsClusterToNamespace" && name != "logLevel" && name != "maxPackageSizeBytes" {
 			t.Errorf("%s: Go field %q is not in the Java class", dump, name)
 		}
 	}

@@ -65,7 +65,16 @@ func OptionsFromConfig(cfg *config.Config) Options {
 		FunctionsNamespace:                       cfg.PulsarFunctionsNamespace,
 		WebServiceURL:                            cfg.PulsarWebServiceUrl,
 		Replicas:                                 cfg.NumFunctionPackageReplicas,
+		MaxPackageBytes:                          maxBytes(cfg.MaxPackageSizeBytes),
 	}
+}
+
+// maxBytes maps maxPackageSizeBytes (0: no limit) to MaxPackageBytes.
+func maxBytes(n int64) int64 {
+	if n <= 0 {
+		return -1
+	}
+	return n
 }
 
 // Store uploads, fetches, opens and deletes function packages.
