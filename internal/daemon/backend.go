@@ -170,6 +170,15 @@ func (f functions) OpenPackage(ctx context.Context, pkgPath string) (io.ReadClos
 }
 
 func (f functions) UploadPackage(ctx context.Context, md *pb.FunctionMetaData, r io.Reader, fileName string) (*pb.PackageLocationMetaData, error) {
+	// An archive that could not be unpacked safely is refused before
+	// anything is stored.
+	if file, ok := r.(*os.File); ok {
+		if st, err := file.Stat(); err == nil {
+			if err := packages.CheckArchive(file, st.Size()); err != nil {
+				return nil, mapPackageError(err)
+			}
+		}
+	}
 	loc, err := f.d.packages.Upload(ctx, md, r, fileName)
 	if err != nil {
 		return nil, mapPackageError(err)

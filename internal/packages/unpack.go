@@ -9,6 +9,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 )
@@ -211,4 +212,45 @@ func (u *unpacker) symlink(f *zip.File, rel string) error {
 		return err
 	}
 	return os.Symlink(filepath.FromSlash(t), p)
+}
+
+// CheckArchive refuses, with ErrUnsafeArchive, a zip (jar, nar, Python zip)
+// that Unpack would refuse: entries that leave their directory, special files,
+// symlinks pointing outside. Data that is not a zip passes: a Go binary or a
+// single Python file has no entries to check. r is read from the start.
+func CheckArchive(r io.ReaderAt, size int64) error {
+	var magic [4]byte
+	if _, err := r.ReadAt(magic[:], 0); err != nil || string(magic[:]) != "PK\x03\x04" {
+		return nil
+	}
+	zr, err := zip.NewReader(r, size)
+	if err != nil {
+		return fmt.Errorf("%w: not a readable zip: %v", ErrUnsafeArchive, err)
+	}
+	if len(zr.File) > maxArchiveEntries {
+		return fmt.Errorf("%w: %d entries (at most %d)", ErrUnsafeArchive, len(zr.File), maxArchiveEntries)
+	}
+	for _, f := range zr.File {
+		if _, err := entryPath(f.Name); err != nil {
+			return err
+		}
+		mode := f.Mode()
+		switch {
+		case mode&fs.ModeSymlink != 0:
+			rc, err := f.Open()
+			if err != nil {
+				return fmt.Errorf("%w: symlink %q: %v", ErrUnsafeArchive, f.Name, err)
+			}
+			target, _ := io.ReadAll(io.LimitReader(rc, 4096))
+			rc.Close()
+			t := strings.ReplaceAll(string(target), `\`, "/")
+			if strings.HasPrefix(t, "/") || slices.Contains(strings.Split(t, "/"), "..") {
+				return fmt.Errorf("%w: symlink %q points to %q", ErrUnsafeArchive, f.Name, target)
+			}
+		case mode.IsDir(), mode.IsRegular():
+		default:
+			return fmt.Errorf("%w: entry %q is a %v", ErrUnsafeArchive, f.Name, mode.Type())
+		}
+	}
+	return nil
 }

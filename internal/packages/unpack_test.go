@@ -178,3 +178,30 @@ func assertOnly(t *testing.T, dir string, names ...string) {
 		t.Fatalf("%s holds %v, want %v", dir, got, names)
 	}
 }
+
+func TestCheckArchive(t *testing.T) {
+	mk := func(name string) []byte {
+		var b bytes.Buffer
+		zw := zip.NewWriter(&b)
+		w, _ := zw.Create(name)
+		_, _ = w.Write([]byte("x"))
+		_ = zw.Close()
+		return b.Bytes()
+	}
+	tests := []struct {
+		name    string
+		data    []byte
+		wantErr bool
+	}{
+		{"not a zip", []byte("\x7fELF binary"), false},
+		{"plain entry", mk("pkg/mod.py"), false},
+		{"dot-dot", mk("../../escape.py"), true},
+		{"absolute", mk("/etc/passwd"), true},
+	}
+	for _, tt := range tests {
+		err := CheckArchive(bytes.NewReader(tt.data), int64(len(tt.data)))
+		if (err != nil) != tt.wantErr || (err != nil && !errors.Is(err, ErrUnsafeArchive)) {
+			t.Errorf("%s: err = %v, wantErr %v", tt.name, err, tt.wantErr)
+		}
+	}
+}

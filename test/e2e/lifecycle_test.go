@@ -229,3 +229,18 @@ func TestCrashingInstanceBacksOff(t *testing.T) {
 		t.Logf("restart %d seen %s after the previous one", i+1, restarts[i].Sub(restarts[i-1]).Round(time.Millisecond))
 	}
 }
+
+func functionsNamespace(t *testing.T, w *harness.Worker) string {
+	t.Helper()
+	b, err := os.ReadFile(w.ConfigPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c struct {
+		Namespace string `yaml:"pulsarFunctionsNamespace"`
+	}
+	if err := yaml.Unmarshal(b, &c); err != nil {
+		t.Fatal(err)
+	}
+	return c.Namespace
+}
