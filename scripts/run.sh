@@ -61,5 +61,42 @@ if [[ -n ${PFW_PYTHON:-} ]]; then
 	export PATH
 fi
 
-pfw_log "exec $bin run --config $config $*"
-exec "$bin" run --config "$config" "$@"
+# Where Java workers find the instance runtimes: bin/pulsar sets PULSAR_HOME for them.
+export PULSAR_HOME=${PULSAR_HOME:-}
+
+example=${PFW_EXAMPLE_FUNCTION:-1}
+if [[ $example != 1 || -z $PULSAR_HOME ]]; then
+	pfw_log "exec $bin run --config $config $*"
+	exec "$bin" run --config "$config" "$@"
+fi
+
+# Run the worker in the foreground of this script, and once it serves, deploy the distribution's
+# Java ExclamationFunction as an example (PFW_EXAMPLE_FUNCTION=0 skips it).
+pfw_log "$bin run --config $config $*"
+"$bin" run --config "$config" "$@" &
+worker=$!
+trap 'kill -TERM "$worker" 2>/dev/null; wait "$worker"; exit $?' INT TERM
+port=${PF_workerPort:-$(yaml_scalar workerPort)}
+admin_url=http://localhost:${port:-6750}
+for _ in $(seq 1 120); do
+	curl -fsS "$admin_url/initialized" >/dev/null 2>&1 && break
+	kill -0 "$worker" 2>/dev/null || { wait "$worker"; exit $?; }
+	sleep 1
+done
+if curl -fsS "$admin_url/admin/v3/functions/public/default/exclamation" >/dev/null 2>&1; then
+	pfw_log "example function public/default/exclamation already exists"
+else
+	pfw_log "deploying the example function public/default/exclamation (Java ExclamationFunction)"
+	"$PULSAR_HOME/bin/pulsar-admin" --admin-url "$admin_url" functions create \
+		--tenant public --namespace default --name exclamation \
+		--jar "$PULSAR_HOME/examples/api-examples.jar" \
+		--classname org.apache.pulsar.functions.api.examples.ExclamationFunction \
+		--inputs persistent://public/default/exclamation-in \
+		--output persistent://public/default/exclamation-out >&2 ||
+		pfw_log "warning: could not deploy the example function"
+fi
+pfw_log "try it:"
+pfw_log "  $PULSAR_HOME/bin/pulsar-admin --admin-url $admin_url functions status --tenant public --namespace default --name exclamation"
+pfw_log "  $PULSAR_HOME/bin/pulsar-client --url ${PULSAR_SERVICE_URL:-pulsar://localhost:6650} produce -m hello persistent://public/default/exclamation-in"
+pfw_log "  $PULSAR_HOME/bin/pulsar-client --url ${PULSAR_SERVICE_URL:-pulsar://localhost:6650} consume -s try -p Earliest persistent://public/default/exclamation-out"
+wait "$worker"
