@@ -46,7 +46,7 @@ func (d *Daemon) startInstances(ctx context.Context) error {
 	}
 	d.packages = store
 	opts := runtime.OptionsFromConfig(d.cfg, pulsarHome())
-	opts.Logger = d.log.With("component", "runtime")
+	opts.Logger = d.log
 	d.runtime = runtime.NewManager(opts, store, d.launcher(ctx, d.cfg))
 	self := d.self().WorkerID
 	apply := func() { d.runtime.Apply(d.wanted(d.assignments.ForWorker(self))) }
