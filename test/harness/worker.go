@@ -54,7 +54,7 @@ func WorkerConfig(t testing.TB, p Pulsar, id string, port int, overrides map[str
 		"downloadDirectory":        filepath.Join(t.TempDir(), "download"),
 		// Instance logs in the test's directory, not in the shared distribution.
 		"functionRuntimeFactoryConfigs": map[string]any{"logDirectory": filepath.Join(t.TempDir(), "logs")},
-		"logLevel":                 "debug",
+		"logLevel":                      "debug",
 	} {
 		cfg[k] = v
 	}
