@@ -49,3 +49,14 @@ vet:
 
 clean:
 	rm -rf bin dist
+
+# .deb and .rpm in dist/, built with nfpm (pinned in packaging/tools/nfpm.mod). See packaging/README.md.
+package:
+	./packaging/package.sh
+
+# The packages in a real systemd: one systemd-vm guest (Debian 12) against a Pulsar standalone on
+# the host; see test/systemd/run.sh.
+test-systemd:
+	./test/systemd/run.sh
+
+.PHONY: package test-systemd

@@ -20,7 +20,7 @@
 #
 # Operator flow under test: `apt-get install` enables the units and starts them without waiting
 # (postinst uses --no-block: the worker is ready only once it reaches its broker); the operator
-# points the worker at the cluster (here: PF_* variables in a drop-in, the per-machine override;
+# points the worker at the cluster (here: PF_* variables in a runtime drop-in, the per-machine override;
 # editing /etc/pulsar/functions_worker.yml works alike) and `systemctl start` returns once the
 # worker said READY=1.
 set -uo pipefail
@@ -91,7 +91,10 @@ write_dropins() { # the test's runtime drop-ins (/run: gone with the VM, never i
 		echo "Environment=PF_workerId=$WORKER_ID PF_pulsarFunctionsNamespace=$NS PF_logLevel=debug"
 		echo "Environment=PF_pulsarServiceUrl=$PULSAR_SERVICE_URL PF_pulsarWebServiceUrl=$PULSAR_WEB_SERVICE_URL"
 		# The sandbox probe, as the worker's user in its sandbox and cgroup; '-': never fails a start.
-		[[ ${1:-} == probe ]] && echo "ExecStartPre=-$PFW_PROBE"
+		case ${1:-} in
+		probe) echo "ExecStartPre=-$PFW_PROBE" ;;
+		sleeper) echo "ExecStartPre=-$PFW_PROBE --sleeper-only" ;;
+		esac
 	} >"$DROPIN/50-test.conf"
 	if [[ $NOTIFY != 1 ]]; then printf '[Service]\nType=simple\nWatchdogSec=0\n' >"$DROPIN/51-test-no-notify.conf"; fi
 	if [[ $SOCKET != 1 ]]; then systemctl mask --runtime "$SOCK" >/dev/null; fi
@@ -154,6 +157,11 @@ purged_clean() {
 		unit_files_gone && [[ -z $(systemctl list-unit-files --no-legend "$PKG*" pulsar-functions.slice) ]]
 }
 no_user() { ! getent passwd pulsar-functions && ! getent group pulsar-functions; }
+dpkg_do() { # dpkg_do WHAT ARGS...
+	local what=$1
+	shift
+	if dpkg "$@" >/tmp/apt.log 2>&1; then pass "$what"; else fail "$what: $(tail -5 /tmp/apt.log | tr '\n' ' ')"; fi
+}
 apt_do() { # apt_do WHAT ARGS...
 	local what=$1
 	shift
@@ -233,12 +241,14 @@ if [[ $SOCKET == 1 ]]; then
 	check "socket activation: REST lists $WORKER_ID" ready
 fi
 
-# === 4. Reinstall of the same package, the path of an upgrade ====================================
+# === 4. Installing the same package again, the path of an upgrade ================================
 echo "# edited by the systemd test" >>/etc/pulsar/functions_worker.yml
 oldpid=$(prop "$SVC" MainPID)
 step
-apt_do "apt-get install --reinstall" install --reinstall "$PFW_DEB"
-check "reinstall: postinst restarted the worker (new MainPID)" wait_for 60 mainpid_changed "$oldpid"
+# dpkg -i: the same maintainer-script path as apt's --reinstall or an upgrade (postinst configure
+# <old-version>), without apt's ~15 s of emulated overhead.
+dpkg_do "dpkg -i of the installed version (upgrade path: postinst configure <version>)" -i "$PFW_DEB"
+check "postinst restarted the worker (new MainPID)" wait_for 60 mainpid_changed "$oldpid"
 check "reinstall: ready again" sysctl_start "$SVC"
 took reinstall-to-ready
 check "reinstall: the instance scope survived (PID $sleeper)" alive "$sleeper"
@@ -263,11 +273,11 @@ check "purge: dpkg knows the package no more" bash -c "! dpkg-query -W -f='\${St
 # === 6. Reinstall after purge works like a first install =========================================
 write_dropins
 step
-apt_do "reinstall after purge: apt-get install" install "$PFW_DEB"
+dpkg_do "reinstall after purge: dpkg -i" -i "$PFW_DEB"
 check "reinstall after purge: enabled, started, active" bash -c "systemctl is-enabled --quiet $SVC && timeout 200 systemctl start $SVC && systemctl is-active --quiet $SVC"
 check "reinstall after purge: REST lists $WORKER_ID" ready
 took reinstall-after-purge-to-ready
-apt-get -y -q purge "$PKG" >/tmp/apt.log 2>&1
+dpkg --purge "$PKG" >/tmp/apt.log 2>&1
 drop_dropins
 check "second purge: no user, nothing running" bash -c "! getent passwd pulsar-functions && ! pgrep -u pulsar-functions"
 
@@ -281,7 +291,8 @@ if [[ -n ${PFW_RPM:-} ]] && command -v rpm >/dev/null; then
 	RPM_FORCE=()
 	rpm --help 2>/dev/null | grep -q -- --force-debian && RPM_FORCE=(--force-debian)
 	[[ -d /var/lib/rpm ]] || rpm --initdb
-	write_dropins probe
+	# The sandbox is the same unit file as in the .deb: the probe only starts the 'instance' scope.
+	write_dropins sleeper
 	step
 	rpm_do "rpm -i" -i "$PFW_RPM"
 	check "rpm: %config(noreplace) /etc/pulsar/functions_worker.yml" bash -c "rpm -qc $PKG | grep -qx /etc/pulsar/functions_worker.yml && rpm -q --qf '[%{FILEFLAGS:fflags} %{FILENAMES}\n]' $PKG | grep -qx 'cn /etc/pulsar/functions_worker.yml'"
@@ -289,8 +300,7 @@ if [[ -n ${PFW_RPM:-} ]] && command -v rpm >/dev/null; then
 	check "rpm: started and ready" sysctl_start "$SVC"
 	check "rpm: REST lists $WORKER_ID" ready
 	took rpm-install-to-ready
-	check "rpm: the sandbox probe passed again" bash -c "! grep -q ^FAIL /run/$PKG/probe.out"
-	wait_for 20 sleeper_ok
+	check "rpm: an 'instance' scope runs under pulsar-functions.slice" wait_for 20 sleeper_ok
 	sleeper=$(sleeper_pid)
 	echo "# edited by the systemd test" >>/etc/pulsar/functions_worker.yml
 	oldpid=$(prop "$SVC" MainPID)

@@ -7,7 +7,7 @@
 # binaries in them with the limits set. Results: PASS/FAIL lines in
 # /run/pulsar-functions-worker/probe.out, read by guest.sh. It also leaves one long-lived scope,
 # pulsar-fn-probe-sleeper.scope, standing in for a function instance whose survival across
-# restarts, reinstalls and upgrades guest.sh checks.
+# restarts, reinstalls and upgrades guest.sh checks (--sleeper-only: just that).
 set -u
 dir=/run/pulsar-functions-worker
 out=$dir/probe.out
@@ -24,7 +24,7 @@ start_sleeper() {
 	return 1
 }
 
-if [[ -e $dir/probe.done ]]; then
+if [[ -e $dir/probe.done || ${1:-} == --sleeper-only ]]; then
 	start_sleeper
 	exit 0
 fi
