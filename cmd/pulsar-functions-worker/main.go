@@ -21,6 +21,8 @@ import (
 	"os/signal"
 	"syscall"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/pulsar-functions-worker/pulsar-functions-worker/internal/config"
 	"github.com/pulsar-functions-worker/pulsar-functions-worker/internal/daemon"
 	"github.com/pulsar-functions-worker/pulsar-functions-worker/internal/systemd"
@@ -141,6 +143,11 @@ func cmdRun(args []string, stderr io.Writer) int {
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: &level}))
 	slog.SetDefault(log)
 
+	// Instances run as the same user: keep them from reading or writing the
+	// worker's memory through /proc/<pid>/mem (and borrowing its rights).
+	if err := unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0); err != nil {
+		log.Warn("prctl PR_SET_DUMPABLE", "err", err)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 	log.Info("starting pulsar-functions-worker", "version", version.Version, "config", path)
