@@ -2,6 +2,7 @@ package scheduler
 
 import (
 	"maps"
+	"strconv"
 	"testing"
 )
 
@@ -64,5 +65,20 @@ func TestInstanceKey(t *testing.T) {
 	fqfn, id, ok := SplitInstanceKey(k)
 	if k != "t/ns/f:x:12" || fqfn != "t/ns/f:x" || id != 12 || !ok {
 		t.Fatalf("%q -> %q %d %v", k, fqfn, id, ok)
+	}
+}
+
+// BenchmarkPlace places 1000 instances over 20 workers.
+func BenchmarkPlace(b *testing.B) {
+	workers := make([]string, 20)
+	for i := range workers {
+		workers[i] = "worker-" + strconv.Itoa(i)
+	}
+	unassigned := make([]string, 1000)
+	for i := range unassigned {
+		unassigned[i] = InstanceKey("public/default/f", int32(i))
+	}
+	for b.Loop() {
+		Place(unassigned, nil, workers)
 	}
 }
