@@ -568,25 +568,40 @@ func (s *Server) discardPackage(loc *pb.PackageLocationMetaData) {
 
 // --- F1 register --------------------------------------------------------------
 
+// configRequest reads what register and update share, in the Java worker's
+// order: the multipart form, then initialisation, the path, the config's
+// presence, and the caller's right to the namespace. On success the caller
+// closes the form.
+func (s *Server) configRequest(r *http.Request) (form *functionForm, fc *functionConfig, t, ns, name string, err error) {
+	form, fc, err = readConfigForm(r)
+	if err != nil {
+		return nil, nil, "", "", "", err
+	}
+	defer func() {
+		if err != nil {
+			form.close()
+		}
+	}()
+	if err = s.checkInitialized(); err != nil {
+		return
+	}
+	if t, ns, name, err = pathParams(r, true); err != nil {
+		return
+	}
+	if fc == nil {
+		err = fail(http.StatusBadRequest, msgConfigMissing)
+		return
+	}
+	err = s.authorizeFunctions(r, t, ns)
+	return
+}
+
 func (s *Server) registerFunction(w http.ResponseWriter, r *http.Request) error {
-	form, fc, err := readConfigForm(r)
+	form, fc, t, ns, name, err := s.configRequest(r)
 	if err != nil {
 		return err
 	}
 	defer form.close()
-	if err := s.checkInitialized(); err != nil {
-		return err
-	}
-	t, ns, name, err := pathParams(r, true)
-	if err != nil {
-		return err
-	}
-	if fc == nil {
-		return fail(http.StatusBadRequest, msgConfigMissing)
-	}
-	if err := s.authorizeFunctions(r, t, ns); err != nil {
-		return err
-	}
 	ctx := r.Context()
 	if err := s.checkNamespace(ctx, t, ns); err != nil {
 		return err
@@ -686,24 +701,11 @@ func (s *Server) checkNamespace(ctx context.Context, t, ns string) error {
 // --- F2 update ----------------------------------------------------------------
 
 func (s *Server) updateFunction(w http.ResponseWriter, r *http.Request) error {
-	form, fc, err := readConfigForm(r)
+	form, fc, t, ns, name, err := s.configRequest(r)
 	if err != nil {
 		return err
 	}
 	defer form.close()
-	if err := s.checkInitialized(); err != nil {
-		return err
-	}
-	t, ns, name, err := pathParams(r, true)
-	if err != nil {
-		return err
-	}
-	if fc == nil {
-		return fail(http.StatusBadRequest, msgConfigMissing)
-	}
-	if err := s.authorizeFunctions(r, t, ns); err != nil {
-		return err
-	}
 	existing, err := s.existingFunction(t, ns, name, http.StatusBadRequest)
 	if err != nil {
 		return err

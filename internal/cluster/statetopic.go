@@ -89,11 +89,9 @@ func (s *StateTopic) Load(ctx context.Context) error {
 func (s *StateTopic) drain(ctx context.Context) (int, error) {
 	n := 0
 	for {
-		more, err := hasNext(s.reader)
-		if err != nil {
-			return n, err
-		}
-		if !more {
+		// HasNext is false on errors too, so "caught up" is only as
+		// reliable as pulsar-client-go makes it.
+		if !s.reader.HasNext() {
 			return n, nil
 		}
 		msg, err := s.reader.Next(ctx)
@@ -106,10 +104,6 @@ func (s *StateTopic) drain(ctx context.Context) (int, error) {
 		n++
 	}
 }
-
-// hasNext is Reader.HasNext, which in pulsar-client-go has no error result;
-// it is false on errors too, so "caught up" is only as reliable as that.
-func hasNext(r pulsar.Reader) (bool, error) { return r.HasNext(), nil }
 
 func (s *StateTopic) applyMsg(msg pulsar.Message) error {
 	if err := s.apply(msg); err != nil {

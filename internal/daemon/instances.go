@@ -5,7 +5,6 @@ import (
 	"os"
 	"time"
 
-	"github.com/pulsar-functions-worker/pulsar-functions-worker/internal/config"
 	"github.com/pulsar-functions-worker/pulsar-functions-worker/internal/packages"
 	"github.com/pulsar-functions-worker/pulsar-functions-worker/internal/pb"
 	"github.com/pulsar-functions-worker/pulsar-functions-worker/internal/runtime"
@@ -27,7 +26,7 @@ func pulsarHome() string {
 
 // launcher picks how instances run: in transient systemd scopes when systemd
 // and its bus are there, else as plain child processes.
-func (d *Daemon) launcher(ctx context.Context, cfg *config.Config) runtime.Launcher {
+func (d *Daemon) launcher(ctx context.Context) runtime.Launcher {
 	scopes, err := systemd.NewScopeLauncher(ctx, systemd.ScopeOptions{})
 	if err != nil {
 		d.log.Info("running instances as plain processes", "reason", err)
@@ -47,7 +46,7 @@ func (d *Daemon) startInstances(ctx context.Context) error {
 	d.packages = store
 	opts := runtime.OptionsFromConfig(d.cfg, pulsarHome())
 	opts.Logger = d.log
-	d.runtime = runtime.NewManager(opts, store, d.launcher(ctx, d.cfg))
+	d.runtime = runtime.NewManager(opts, store, d.launcher(ctx))
 	self := d.self().WorkerID
 	apply := func() { d.runtime.Apply(d.wanted(d.assignments.ForWorker(self))) }
 	d.assignments.OnChange(apply)

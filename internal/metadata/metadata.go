@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 
 	"github.com/apache/pulsar-client-go/pulsar"
@@ -278,20 +279,10 @@ func decode(msg pulsar.Message, compacted bool) (md *pb.FunctionMetaData, del bo
 }
 
 func splitFQFN(s string) (tenant, ns, name string, err error) {
-	var parts [3]string
-	n := 0
-	start := 0
-	for i := 0; i < len(s) && n < 2; i++ {
-		if s[i] == '/' {
-			parts[n] = s[start:i]
-			n++
-			start = i + 1
-		}
-	}
-	if n < 2 {
+	parts := strings.SplitN(s, "/", 3)
+	if len(parts) != 3 {
 		return "", "", "", fmt.Errorf("function name %q: want tenant/namespace/name", s)
 	}
-	parts[2] = s[start:]
 	return parts[0], parts[1], parts[2], nil
 }
 
