@@ -52,6 +52,7 @@ type Daemon struct {
 	assignments *scheduler.Assignments
 	packages    *packages.Store
 	runtime     *runtime.Manager
+	fetcher     *lateFetcher
 	guard       guard
 	// leading is true while this worker holds the state topics' producers.
 	leading atomic.Bool
@@ -111,6 +112,8 @@ func (d *Daemon) Run(ctx context.Context) error {
 	}
 	d.guard = g0
 	handler := api.New(d, g0, d.metrics.registry, d.log.With("component", "api"), api.WithFunctions(functions{d}))
+
+	d.prepareRuntime(ctx)
 
 	// Work stops when ctx ends or any component fails.
 	g, gctx := errgroup.WithContext(ctx)

@@ -2,7 +2,11 @@ package daemon
 
 import (
 	"context"
+	"errors"
 	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/pulsar-functions-worker/pulsar-functions-worker/internal/packages"
@@ -24,29 +28,56 @@ func pulsarHome() string {
 	return defaultPulsarHome
 }
 
+// instanceStateDir is where, with scopes, the worker records the instances
+// it runs for the next worker to adopt: under the unit's RuntimeDirectory=
+// (kept across restarts by RuntimeDirectoryPreserve=yes). Outside the unit
+// there is none, and instances stop with the worker.
+func instanceStateDir() string {
+	if dir, _, _ := strings.Cut(os.Getenv("RUNTIME_DIRECTORY"), ":"); dir != "" {
+		return filepath.Join(dir, "instances")
+	}
+	return ""
+}
+
 // launcher picks how instances run: in transient systemd scopes when systemd
 // and its bus are there, else as plain child processes.
-func (d *Daemon) launcher(ctx context.Context) runtime.Launcher {
+func (d *Daemon) launcher(ctx context.Context) (l runtime.Launcher, stateDir string) {
 	scopes, err := systemd.NewScopeLauncher(ctx, systemd.ScopeOptions{})
 	if err != nil {
 		d.log.Info("running instances as plain processes", "reason", err)
-		return runtime.ProcessLauncher{}
+		return runtime.ProcessLauncher{}, ""
 	}
-	d.log.Info("running instances in transient systemd scopes", "slice", systemd.DefaultSlice)
-	return scopes
+	stateDir = instanceStateDir()
+	d.log.Info("running instances in transient systemd scopes", "slice", systemd.DefaultSlice,
+		"records", stateDir, "outlive_worker", stateDir != "")
+	return scopes, stateDir
 }
 
-// startInstances builds the package store and the runtime, and keeps the
-// runtime fed with this worker's assignments.
+// prepareRuntime builds the runtime before the worker connects anywhere, and
+// adopts the instances a previous worker left running in their scopes, so
+// that their health checks resume within a second of the restart however
+// long the broker takes. Packages are fetched once the store exists.
+func (d *Daemon) prepareRuntime(ctx context.Context) {
+	opts := runtime.OptionsFromConfig(d.cfg, pulsarHome())
+	opts.Logger = d.log
+	l, stateDir := d.launcher(ctx)
+	opts.StateDir = stateDir
+	d.fetcher = &lateFetcher{}
+	d.runtime = runtime.NewManager(opts, d.fetcher, l)
+	if n := d.runtime.Adopt(ctx); n > 0 {
+		d.log.Info("adopted instances left running by the previous worker", "count", n)
+	}
+}
+
+// startInstances builds the package store and keeps the runtime fed with
+// this worker's assignments.
 func (d *Daemon) startInstances(ctx context.Context) error {
 	store, err := packages.New(packages.OptionsFromConfig(d.cfg), d.broker, d.log.With("component", "packages"))
 	if err != nil {
 		return err
 	}
 	d.packages = store
-	opts := runtime.OptionsFromConfig(d.cfg, pulsarHome())
-	opts.Logger = d.log
-	d.runtime = runtime.NewManager(opts, store, d.launcher(ctx))
+	d.fetcher.store.Store(store)
 	self := d.self().WorkerID
 	apply := func() { d.runtime.Apply(d.wanted(d.assignments.ForWorker(self))) }
 	d.assignments.OnChange(apply)
@@ -93,4 +124,33 @@ func (d *Daemon) wanted(assigned []*pb.Assignment) []*pb.Assignment {
 		out = append(out, a)
 	}
 	return out
+}
+
+// lateFetcher is the package store, once the worker has connected and
+// built it; the runtime exists (and adopts instances) before that.
+type lateFetcher struct {
+	store atomic.Pointer[packages.Store]
+}
+
+var errStoreNotReady = errors.New("package store not ready: the worker has not connected to the broker yet")
+
+func (f *lateFetcher) Fetch(ctx context.Context, inst *pb.Instance) (string, error) {
+	if s := f.store.Load(); s != nil {
+		return s.Fetch(ctx, inst)
+	}
+	return "", errStoreNotReady
+}
+
+func (f *lateFetcher) FetchTransform(ctx context.Context, inst *pb.Instance) (string, error) {
+	if s := f.store.Load(); s != nil {
+		return s.FetchTransform(ctx, inst)
+	}
+	return "", errStoreNotReady
+}
+
+func (f *lateFetcher) Cleanup(inst *pb.Instance) error {
+	if s := f.store.Load(); s != nil {
+		return s.Cleanup(inst)
+	}
+	return errStoreNotReady
 }

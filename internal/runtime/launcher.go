@@ -70,6 +70,9 @@ type ExitInfo struct {
 	Err error
 	// Output is the last lines the process wrote to its output, if captured.
 	Output string
+	// Cause is why the process ended when the launcher knows better than
+	// the exit status (e.g. the kernel's OOM killer sent the SIGKILL).
+	Cause string
 }
 
 // String describes the exit, e.g. "exit code 1" or "killed by signal SIGKILL".
@@ -82,6 +85,12 @@ func (e ExitInfo) String() string {
 		s = "killed by signal " + signalName(e.Signal)
 	default:
 		s = fmt.Sprintf("exit code %d", e.Code)
+	}
+	switch {
+	case e.Cause != "" && e.Err == nil && e.Signal == 0 && e.Code < 0:
+		s = e.Cause // no status to add
+	case e.Cause != "":
+		s = e.Cause + " (" + s + ")"
 	}
 	if e.Output != "" {
 		s += "; last output:\n" + e.Output

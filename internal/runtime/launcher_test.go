@@ -3,6 +3,7 @@ package runtime
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -284,5 +285,24 @@ func TestManagerCrashLoopBacksOff(t *testing.T) {
 	}
 	if !strings.Contains(info.LastError, "exit code 7") {
 		t.Errorf("last error %q", info.LastError)
+	}
+}
+
+func TestExitInfoString(t *testing.T) {
+	oom := "killed by the kernel's OOM killer"
+	for _, tc := range []struct {
+		info ExitInfo
+		want string
+	}{
+		{ExitInfo{Code: 3}, "exit code 3"},
+		{ExitInfo{Code: -1, Signal: syscall.SIGKILL}, "killed by signal SIGKILL"},
+		{ExitInfo{Code: -1, Err: errors.New("boom")}, "wait failed: boom"},
+		{ExitInfo{Code: -1, Signal: syscall.SIGKILL, Cause: oom}, oom + " (killed by signal SIGKILL)"},
+		{ExitInfo{Code: -1, Cause: "ended, status unknown"}, "ended, status unknown"},
+		{ExitInfo{Code: 1, Output: "x"}, "exit code 1; last output:\nx"},
+	} {
+		if got := tc.info.String(); got != tc.want {
+			t.Errorf("%+v: String() = %q, want %q", tc.info, got, tc.want)
+		}
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -87,6 +88,7 @@ type Manager struct {
 	opts    Options
 	fetch   Fetcher
 	launch  Launcher
+	adopter Adopter // non-nil when processes outlive the worker (see Adopter)
 	log     *slog.Logger
 	backoff Backoff
 
@@ -98,7 +100,8 @@ type Manager struct {
 
 	mu        sync.Mutex
 	desired   []*pb.Assignment
-	instances map[string]*instance // assigned to us, by InstanceKey
+	applied   bool                 // Apply was called: desired is this worker's real set
+	instances map[string]*instance // assigned to us (or adopted, until the first Apply), by InstanceKey
 	draining  map[string]*instance // stopping after removal or replacement, by key
 	running   bool
 	wg        sync.WaitGroup // supervisor goroutines
@@ -107,8 +110,13 @@ type Manager struct {
 // NewManager returns a Manager; nothing starts before Run.
 func NewManager(opts Options, fetch Fetcher, launch Launcher) *Manager {
 	opts = opts.withDefaults()
+	var adopter Adopter
+	if a, ok := launch.(Adopter); ok && opts.StateDir != "" {
+		adopter = a
+	}
 	return &Manager{
 		opts:      opts,
+		adopter:   adopter,
 		fetch:     fetch,
 		launch:    launch,
 		log:       opts.Logger.With("component", "runtime"),
@@ -133,6 +141,7 @@ type instance struct {
 	cancel  context.CancelFunc
 	done    chan struct{} // closed when the supervisor has stopped everything
 	restart chan struct{} // Restart requests (capacity 1)
+	detach  atomic.Bool   // the worker stops: leave the process running for the next one
 
 	mu          sync.Mutex
 	state       State
@@ -170,6 +179,7 @@ func (in *instance) info() InstanceInfo {
 func (m *Manager) Apply(assigned []*pb.Assignment) {
 	m.mu.Lock()
 	m.desired = append([]*pb.Assignment(nil), assigned...)
+	m.applied = true
 	m.mu.Unlock()
 	select {
 	case m.wake <- struct{}{}:
@@ -178,7 +188,8 @@ func (m *Manager) Apply(assigned []*pb.Assignment) {
 }
 
 // Run reconciles and supervises until ctx ends, then stops every instance
-// (SIGTERM, grace period, SIGKILL) and returns nil.
+// (SIGTERM, grace period, SIGKILL) and returns nil. With an Adopter it
+// leaves them running instead, recorded for the next worker.
 func (m *Manager) Run(ctx context.Context) error {
 	m.mu.Lock()
 	if m.running {
@@ -212,6 +223,9 @@ func (m *Manager) Run(ctx context.Context) error {
 func (m *Manager) reconcile(base context.Context) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if !m.applied {
+		return // nothing is known yet; adopted instances wait for the real set
+	}
 	desired := map[string]*pb.Instance{}
 	for _, a := range m.desired {
 		inst := a.GetInstance()
@@ -255,7 +269,7 @@ func (m *Manager) reconcile(base context.Context) {
 		in.cancel, in.done, in.restart = cancel, make(chan struct{}), make(chan struct{}, 1)
 		in.state = StateStarting
 		m.wg.Add(1)
-		go m.supervise(ctx, in, prev)
+		go m.supervise(ctx, in, prev, nil)
 	}
 }
 
@@ -285,6 +299,9 @@ func (m *Manager) pruneDraining() {
 func (m *Manager) shutdown() {
 	m.mu.Lock()
 	for _, in := range m.instances {
+		if m.persists() {
+			in.detach.Store(true)
+		}
 		m.retire(in)
 	}
 	m.mu.Unlock()
@@ -416,9 +433,10 @@ type permanentError struct{ error }
 
 func (e permanentError) Unwrap() error { return e.error }
 
-// supervise runs one instance until ctx ends: start, watch, restart with
-// backoff, and finally stop and clean up.
-func (m *Manager) supervise(ctx context.Context, in *instance, prev <-chan struct{}) {
+// supervise runs one instance until ctx ends: start (or take over adopted,
+// a process a previous worker started), watch, restart with backoff, and
+// finally stop and clean up, unless the instance is detached.
+func (m *Manager) supervise(ctx context.Context, in *instance, prev <-chan struct{}, adopted Process) {
 	log := m.log.With("instance", in.key)
 	defer m.wg.Done()
 	defer close(in.done)
@@ -432,12 +450,33 @@ func (m *Manager) supervise(ctx context.Context, in *instance, prev <-chan struc
 			return
 		}
 	}
-	defer m.cleanup(in, log)
+	defer func() {
+		if !in.detach.Load() {
+			m.cleanup(in, log)
+		}
+	}()
 
 	failures := 0
 	for ctx.Err() == nil {
 		in.setState(StateStarting)
-		proc, conn, err := m.start(ctx, in, log)
+		var (
+			proc Process
+			conn *grpc.ClientConn
+			err  error
+		)
+		started := time.Now()
+		if adopted != nil {
+			proc, adopted = adopted, nil
+			conn, err = m.resume(in, proc)
+			if err != nil { // cannot be reached: replace it
+				log.Warn("cannot resume adopted instance, restarting it", "err", err)
+				m.stop(proc, log)
+				m.removeRecord(m.procName(in), log)
+				continue
+			}
+		} else {
+			proc, conn, err = m.start(ctx, in, log)
+		}
 		if err != nil {
 			if ctx.Err() != nil {
 				break
@@ -468,12 +507,16 @@ func (m *Manager) supervise(ctx context.Context, in *instance, prev <-chan struc
 			continue
 		}
 
-		started := time.Now()
 		exit, exited := m.watch(ctx, in, proc, conn, log)
 		conn.Close()
 		in.mu.Lock()
 		in.pid, in.client = 0, nil
 		in.mu.Unlock()
+		if in.detach.Load() && !exited {
+			log.Info("leaving instance running for the next worker", "pid", proc.Pid())
+			return
+		}
+		m.removeRecord(m.procName(in), log)
 		if !exited { // stop or restart requested
 			if ctx.Err() != nil {
 				break
@@ -580,6 +623,18 @@ func (m *Manager) start(ctx context.Context, in *instance, log *slog.Logger) (Pr
 	in.mu.Lock()
 	in.pid, in.client = proc.Pid(), pb.NewInstanceControlClient(conn)
 	in.mu.Unlock()
+	if m.persists() {
+		if err := m.writeRecord(in, spec.Name, time.Now()); err != nil {
+			// It runs, but the next worker will not find it: it would start
+			// a second copy beside this one. Better to have none.
+			m.stop(proc, log)
+			conn.Close()
+			in.mu.Lock()
+			in.pid, in.client = 0, nil
+			in.mu.Unlock()
+			return nil, nil, fmt.Errorf("start instance %s: %w", in.key, err)
+		}
+	}
 	return proc, conn, nil
 }
 
@@ -634,6 +689,9 @@ func (m *Manager) watch(ctx context.Context, in *instance, proc Process, conn *g
 	case exit = <-proc.Wait():
 		return exit, true
 	case <-ctx.Done():
+		if in.detach.Load() {
+			return ExitInfo{}, false
+		}
 	case <-in.restart:
 	}
 	m.stop(proc, log)

@@ -104,6 +104,12 @@ type Options struct {
 	// stayed up for Reset.
 	BackoffInitial, BackoffMax, BackoffReset time.Duration
 
+	// StateDir is where, with a launcher whose processes outlive the worker
+	// (an Adopter), a record of each running instance process is kept for
+	// the next worker to adopt (e.g. /run/pulsar-functions-worker/instances).
+	// Blank: processes are stopped with the worker, as plain processes are.
+	StateDir string
+
 	// Logger receives the runtime's logs (default slog.Default()).
 	Logger *slog.Logger
 }

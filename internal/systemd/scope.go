@@ -15,6 +15,7 @@ import (
 
 	sddbus "github.com/coreos/go-systemd/v22/dbus"
 	godbus "github.com/godbus/dbus/v5"
+	"golang.org/x/sys/unix"
 
 	"github.com/pulsar-functions-worker/pulsar-functions-worker/internal/runtime"
 )
@@ -148,7 +149,8 @@ func (l *ScopeLauncher) startScope(ctx context.Context, unit string, spec runtim
 		sddbus.PropDescription("Pulsar function instance " + fqfn + ":" + strconv.Itoa(spec.InstanceID)),
 		sddbus.PropSlice(l.opts.Slice),
 		sddbus.PropPids(uint32(pid)),
-		{Name: "CollectMode", Value: godbus.MakeVariant("inactive-or-failed")},
+		// CollectMode stays "inactive": a scope that failed (an OOM kill)
+		// is kept until finish has read its Result, then reset.
 		{Name: "LogExtraFields", Value: godbus.MakeVariant([][]byte{
 			[]byte("PULSAR_FUNCTION=" + fqfn),
 			[]byte("PULSAR_TENANT=" + spec.Tenant),
@@ -168,6 +170,9 @@ func (l *ScopeLauncher) startScope(ctx context.Context, unit string, spec runtim
 	if l.opts.TasksMax > 0 {
 		props = append(props, sddbus.Property{Name: "TasksMax", Value: godbus.MakeVariant(l.opts.TasksMax)})
 	}
+	// A failed scope of an earlier process of this instance that nobody
+	// reset (its worker died first) would block the name.
+	_ = l.conn.ResetFailedUnitContext(ctx, unit)
 	done := make(chan string, 1)
 	if _, err := l.conn.StartTransientUnitContext(ctx, unit, "fail", props, done); err != nil {
 		return fmt.Errorf("create scope %s: %w", unit, err)
@@ -195,11 +200,12 @@ func (l *ScopeLauncher) Result(ctx context.Context, unit string) string {
 }
 
 type scopeProcess struct {
-	l    *ScopeLauncher
-	unit string
-	pid  int
-	done chan runtime.ExitInfo
-	once sync.Once
+	l       *ScopeLauncher
+	unit    string
+	pid     int
+	adopted bool // started by a previous worker: not our child
+	done    chan runtime.ExitInfo
+	once    sync.Once
 }
 
 func (p *scopeProcess) Pid() int                      { return p.pid }
@@ -221,15 +227,85 @@ func (p *scopeProcess) Signal(sig os.Signal) error {
 
 func (p *scopeProcess) finish(info runtime.ExitInfo, _ *os.ProcessState) {
 	p.once.Do(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
 		// The kernel's OOM killer sends SIGKILL; only systemd knows why.
-		if info.Signal == syscall.SIGKILL && p.l.Result(ctx, p.unit) == "oom-kill" {
-			info.Err = errors.New("killed by the kernel's OOM killer: the instance exceeded its MemoryMax (the function's ram)")
+		switch result := p.l.settle(p.unit); {
+		case result == "oom-kill":
+			info.Cause = "killed by the kernel's OOM killer: the instance exceeded its MemoryMax (the function's ram)"
+		case p.adopted:
+			// Not our child: its exit status went to the previous worker.
+			info.Cause = fmt.Sprintf("process ended; it was started by a previous worker, so its exit status is unknown (scope result %q)", result)
 		}
 		p.done <- info
 		close(p.done)
 	})
+}
+
+// settle waits (briefly) until systemd has seen the scope's processes end,
+// returns its Result and resets it if it failed, so the unit goes away and
+// its name can be used again.
+func (l *ScopeLauncher) settle(unit string) string {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	for {
+		p, err := l.conn.GetUnitPropertyContext(ctx, unit, "ActiveState")
+		state := ""
+		if err == nil {
+			state, _ = p.Value.Value().(string)
+		}
+		if err != nil || (state != "active" && state != "deactivating") {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return ""
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	result := l.Result(ctx, unit)
+	_ = l.conn.ResetFailedUnitContext(ctx, unit)
+	return result
+}
+
+// Adopt implements runtime.Adopter: the instance process pid that a
+// previous worker started as name must still run, in its active scope.
+func (l *ScopeLauncher) Adopt(ctx context.Context, name string, pid int) (runtime.Process, error) {
+	unit := UnitName(runtime.ProcessSpec{Name: name})
+	// The descriptor first, so the checks below are about this very process
+	// and not one that reused its pid.
+	fd, err := unix.PidfdOpen(pid, 0)
+	if err != nil {
+		return nil, fmt.Errorf("adopt %s: pid %d: %w", unit, pid, err)
+	}
+	fail := func(err error) (runtime.Process, error) {
+		unix.Close(fd)
+		return nil, fmt.Errorf("adopt %s: %w", unit, err)
+	}
+	prop, err := l.conn.GetUnitPropertyContext(ctx, unit, "ActiveState")
+	if err != nil {
+		return fail(err)
+	}
+	if state, _ := prop.Value.Value().(string); state != "active" {
+		return fail(fmt.Errorf("scope is %s", state))
+	}
+	cg, err := os.ReadFile(fmt.Sprintf("/proc/%d/cgroup", pid))
+	if err != nil {
+		return fail(err)
+	}
+	if !strings.Contains(string(cg), "/"+unit+"\n") && !strings.HasSuffix(strings.TrimSpace(string(cg)), "/"+unit) {
+		return fail(fmt.Errorf("pid %d is not in the scope (cgroup %s)", pid, strings.TrimSpace(string(cg))))
+	}
+	p := &scopeProcess{l: l, unit: unit, pid: pid, adopted: true, done: make(chan runtime.ExitInfo, 1)}
+	go func() {
+		defer unix.Close(fd)
+		fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+		for {
+			if _, err := unix.Poll(fds, -1); err == nil || !errors.Is(err, unix.EINTR) {
+				break
+			}
+		}
+		p.finish(runtime.ExitInfo{Code: -1}, nil)
+	}()
+	return p, nil
 }
 
 func exitInfo(err error) runtime.ExitInfo {

@@ -17,6 +17,8 @@
 #                             sd_notify)
 #   PFW_SYSTEMD_SOCKET        1: the .socket as shipped; 0: masked (a worker that does not take
 #                             passed sockets), and no socket-activation check
+#   PFW_GOFN, PFW_MSGTOOL     the Go test function (test/gofunction) and test/systemd/msgtool,
+#                             built on the host; without them the function checks are not run
 #
 # Operator flow under test: `apt-get install` enables the units and starts them without waiting
 # (postinst uses --no-block: the worker is ready only once it reaches its broker); the operator
@@ -90,6 +92,8 @@ write_dropins() { # the test's runtime drop-ins (/run: gone with the VM, never i
 		# Isolation on a standalone other tests may share: this run's workerId and namespace.
 		echo "Environment=PF_workerId=$WORKER_ID PF_pulsarFunctionsNamespace=$NS PF_logLevel=debug"
 		echo "Environment=PF_pulsarServiceUrl=$PULSAR_SERVICE_URL PF_pulsarWebServiceUrl=$PULSAR_WEB_SERVICE_URL"
+		# SIGUSR2 stalls one of the worker's loops (the watchdog check); debug builds of tests only.
+		echo "Environment=PFW_DEBUG_HOOKS=1"
 		# The sandbox probe, as the worker's user in its sandbox and cgroup; '-': never fails a start.
 		case ${1:-} in
 		probe) echo "ExecStartPre=-$PFW_PROBE" ;;
@@ -168,6 +172,50 @@ apt_do() { # apt_do WHAT ARGS...
 	if apt-get -y -q "$@" >/tmp/apt.log 2>&1; then pass "$what"; else fail "$what: $(tail -5 /tmp/apt.log | tr '\n' ' ')"; fi
 }
 
+
+# --- a Go function in its scope ------------------------------------------------------------------
+FN_ID=${PFW_TEST_ID//[^a-zA-Z0-9]/_}
+FN=gofn_$FN_ID
+OOMFN=oomfn_$FN_ID
+FN_IN=persistent://public/default/sdvm_in_$FN_ID
+FN_OUT=persistent://public/default/sdvm_out_$FN_ID
+FN_MESSAGES=600
+SLICE_DIR=/sys/fs/cgroup/pulsar.slice/pulsar-functions.slice
+scope_of() { echo "pulsar-fn-public-default-$1-0.scope"; }
+fn_pid() { head -1 "$SLICE_DIR/$(scope_of "$FN")/cgroup.procs" 2>/dev/null; }
+create_fn() { # create_fn NAME RAM_BYTES USERCONFIG_JSON
+	local code
+	code=$(curl -sS -o /tmp/create.out -w '%{http_code}' --max-time 120 \
+		-F "functionConfig={\"tenant\":\"public\",\"namespace\":\"default\",\"name\":\"$1\",\"runtime\":\"GO\",\"inputs\":[\"$FN_IN\"],\"output\":\"$FN_OUT\",\"parallelism\":1,\"resources\":{\"cpu\":0.5,\"ram\":$2,\"disk\":1073741824},\"userConfig\":$3}" \
+		-F "data=@$PFW_GOFN" "http://127.0.0.1:$PORT/admin/v3/functions/public/default/$1")
+	cat /tmp/create.out
+	[[ $code == 204 ]]
+}
+fn_status() { api "/admin/v3/functions/public/default/${1:-$FN}/status"; }
+fn_running() { fn_status "$FN" | grep -Eq '"numRunning" ?: ?1'; }
+fn_running_as() { [[ $(fn_pid) == "$1" ]] && fn_running; }
+scope_limits_ok() {
+	local u
+	u=$(scope_of "$FN")
+	echo "MemoryMax=$(prop "$u" MemoryMax) CPUQuotaPerSecUSec=$(prop "$u" CPUQuotaPerSecUSec) memory.max=$(cat "$SLICE_DIR/$u/memory.max") cpu.max=$(cat "$SLICE_DIR/$u/cpu.max")"
+	[[ $(prop "$u" MemoryMax) == 67108864 && $(cat "$SLICE_DIR/$u/memory.max") == 67108864 && $(cat "$SLICE_DIR/$u/cpu.max") == "50000 100000" ]]
+}
+fn_journal_ok() { journalctl --no-pager -o cat "PULSAR_FUNCTION=public/default/$FN" "PULSAR_INSTANCE=0" | grep -q .; }
+adopted_logged() { journalctl -u "$SVC" --no-pager -o cat --since "@$1" | grep -q "adopted instance process from a previous worker"; }
+watchdog_restarted() { [[ $(prop "$SVC" NRestarts) -gt $1 ]] && journalctl -u "$SVC" --no-pager --since "@$2" | grep -qi "watchdog timeout"; }
+oom_reported() {
+	local st
+	st=$(api "/admin/v3/functions/public/default/$OOMFN/0/status")
+	echo "$st"
+	grep -q "OOM killer" <<<"$st" && [[ $(grep -Eo '"numRestarts" ?: ?[0-9]+' <<<"$st" | grep -Eo '[0-9]+$') -ge 2 ]]
+}
+oom_backoff() { # the first delays double: 1s, then 2s
+	local d
+	d=$(journalctl -u "$SVC" --no-pager -o cat | grep "instance process ended" | grep "$OOMFN" | grep -o 'restart_in=[^ ]*' | head -2 | tr '\n' ' ')
+	echo "$d"
+	[[ $d == "restart_in=1s restart_in=2s " ]]
+}
+
 echo "INFO $(systemctl --version | head -1), kernel $(uname -r)"
 echo "INFO broker $PULSAR_SERVICE_URL, web $PULSAR_WEB_SERVICE_URL, workerId $WORKER_ID, namespace $NS, notify=$NOTIFY socket=$SOCKET"
 
@@ -241,6 +289,49 @@ if [[ $SOCKET == 1 ]]; then
 	check "socket activation: REST lists $WORKER_ID" ready
 fi
 
+
+# === 3b. A Go function in its scope: limits, journal, OOM, restarts without downtime ============
+GOFN=0
+if [[ -n ${PFW_GOFN:-} && -n ${PFW_MSGTOOL:-} ]]; then GOFN=1; fi
+if ((GOFN)); then
+	step
+	check "Go function $FN created (ram 64 MiB, cpu 0.5)" create_fn "$FN" 67108864 '{}'
+	check "Go function RUNNING in its scope $(scope_of "$FN")" wait_for 180 fn_running
+	took function-create-to-running
+	check "scope limits from the function's resources: MemoryMax=64M, CPUQuota=50%" scope_limits_ok
+	check "journalctl PULSAR_FUNCTION=public/default/$FN PULSAR_INSTANCE=0 shows the instance's output" fn_journal_ok
+	fnpid=$(fn_pid)
+	echo "INFO function instance pid $fnpid"
+	check "output subscription created" "$PFW_MSGTOOL" subscribe -url "$PULSAR_SERVICE_URL" -topic "$FN_OUT" -sub sdvm-check
+	# Messages flow through the restarts below: $FN_MESSAGES at ~7/s, checked after the reinstall.
+	check "producer started" systemd-run --quiet --unit=pfw-producer --collect "$PFW_MSGTOOL" produce -url "$PULSAR_SERVICE_URL" \
+		-topic "$FN_IN" -count "$FN_MESSAGES" -interval 150ms
+
+	since=$(date +%s)
+	step
+	check "systemctl restart with a function running returns" timeout 200 systemctl restart "$SVC"
+	took restart-with-function
+	check "restart: the new worker adopted the instance (journal)" wait_for 30 adopted_logged "$since"
+	check "restart: instance PID $fnpid unchanged and RUNNING" wait_for 60 fn_running_as "$fnpid"
+
+	restarts=$(prop "$SVC" NRestarts)
+	since=$(date +%s)
+	step
+	check "watchdog: SIGUSR2 stalls a loop (debug hook)" systemctl kill --kill-whom=main -s SIGUSR2 "$SVC"
+	check "watchdog: systemd restarts the stalled worker (Watchdog timeout, NRestarts)" wait_for 150 watchdog_restarted "$restarts" "$since"
+	check "watchdog: the restarted worker is ready" sysctl_start "$SVC"
+	took watchdog-restart
+	check "watchdog: instance PID $fnpid unchanged and RUNNING" wait_for 60 fn_running_as "$fnpid"
+
+	step
+	check "OOM: Go function $OOMFN created (ram 64 MiB, allocates 256 MiB)" create_fn "$OOMFN" 67108864 '{"allocateMiB":256}'
+	check "OOM: the status names the kernel's OOM killer, and it restarts" wait_for 120 oom_reported
+	check "OOM: restarts back off (1 s, then 2 s)" oom_backoff
+	check "OOM: the scope failed with result oom-kill (journal)" bash -c "journalctl --no-pager -o cat -u '$(scope_of "$OOMFN")' | grep -qi 'oom'"
+	took oom
+	check "OOM: function deleted" bash -c "[ \"\$(curl -sS -o /dev/null -w '%{http_code}' -X DELETE http://127.0.0.1:$PORT/admin/v3/functions/public/default/$OOMFN)\" = 204 ]"
+fi
+
 # === 4. Installing the same package again, the path of an upgrade ================================
 echo "# edited by the systemd test" >>/etc/pulsar/functions_worker.yml
 oldpid=$(prop "$SVC" MainPID)
@@ -253,6 +344,15 @@ check "reinstall: ready again" sysctl_start "$SVC"
 took reinstall-to-ready
 check "reinstall: the instance scope survived (PID $sleeper)" alive "$sleeper"
 check "reinstall: the edited conffile was kept" grep -q "edited by the systemd test" /etc/pulsar/functions_worker.yml
+if ((GOFN)); then
+	check "reinstall: function instance PID $fnpid unchanged and RUNNING" wait_for 60 fn_running_as "$fnpid"
+	step
+	check "producer done" wait_for 300 bash -c "! systemctl is-active --quiet pfw-producer"
+	check "all $FN_MESSAGES messages sent during restart, watchdog restart and reinstall were processed" \
+		"$PFW_MSGTOOL" consume -url "$PULSAR_SERVICE_URL" -topic "$FN_OUT" -sub sdvm-check -count "$FN_MESSAGES" -timeout 180s
+	took messages-checked
+	check "function deleted: its scope is gone" bash -c "curl -sS -X DELETE http://127.0.0.1:$PORT/admin/v3/functions/public/default/$FN && sleep 1 && ! systemctl is-active --quiet '$(scope_of "$FN")'"
+fi
 
 # === 5. remove, then purge: nothing left ========================================================
 step

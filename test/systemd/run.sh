@@ -166,8 +166,11 @@ fi
 phase_done "guest image + boot"
 
 phase "push packages and scripts"
+# The Go test function and the message tool, for the function checks (static: the guest has no Go).
+CGO_ENABLED=0 go build -o "$tmp/gofunction" ./test/gofunction
+CGO_ENABLED=0 go build -o "$tmp/msgtool" ./test/systemd/msgtool
 "$VM" exec mkdir -p "$GUEST_DIR"
-"$VM" push "$deb" "$rpm" test/systemd/guest.sh test/systemd/probe.sh "$GUEST_DIR/"
+"$VM" push "$deb" "$rpm" test/systemd/guest.sh test/systemd/probe.sh "$tmp/gofunction" "$tmp/msgtool" "$GUEST_DIR/"
 "$VM" exec chmod -R a+rX "$GUEST_DIR"
 phase_done "push"
 
@@ -175,6 +178,7 @@ phase "guest.sh in the guest"
 guest_status=0
 "$VM" exec -t 1800 env \
 	PFW_DEB="$GUEST_DIR/${deb##*/}" PFW_RPM="$GUEST_DIR/${rpm##*/}" PFW_PROBE="$GUEST_DIR/probe.sh" \
+	PFW_GOFN="$GUEST_DIR/gofunction" PFW_MSGTOOL="$GUEST_DIR/msgtool" \
 	PULSAR_SERVICE_URL="pulsar://127.0.0.1:$broker_port" PULSAR_WEB_SERVICE_URL="http://127.0.0.1:$web_port" \
 	PFW_TEST_ID="$(date +%s)-$$" PFW_SYSTEMD_NOTIFY="$PFW_SYSTEMD_NOTIFY" PFW_SYSTEMD_SOCKET="$PFW_SYSTEMD_SOCKET" \
 	bash "$GUEST_DIR/guest.sh" | tee "$tmp/guest.log" || guest_status=$?
