@@ -9,7 +9,9 @@
 # whatever else the caller set, e.g. CI=true or PFW_PULSAR_STREAM_STORAGE=1), and always stops the
 # standalone on exit, also on failure or Ctrl-C. Arguments replace the default package list; as go
 # test's flags are last-one-wins, `-timeout`/`-count` given here override the defaults too.
-# Exits with go test's status.
+# Without arguments (the whole suite) it then runs the systemd guest tests, test/systemd/run.sh,
+# against the same standalone (PFW_TEST_SYSTEMD=0 leaves them out).
+# Exits with go test's status, else the guest tests'.
 set -euo pipefail
 
 # shellcheck source=scripts/lib/common.sh
@@ -46,4 +48,17 @@ fi
 pfw_log "go test -count=1 -timeout 40m $*"
 status=0
 go test -count=1 -timeout 40m "$@" || status=$?
+
+# The whole suite also runs what needs a real systemd: the packages installed in the systemd guest,
+# against this same standalone (test/systemd/run.sh finds it with scripts/pulsar.sh env).
+# PFW_TEST_SYSTEMD=0 leaves it out; a package list given as arguments does too.
+if [[ ${PFW_TEST_SYSTEMD:-1} == 1 && $# == 1 && $1 == ./... ]]; then
+	pfw_log "systemd guest tests: test/systemd/run.sh"
+	systemd_status=0
+	test/systemd/run.sh || systemd_status=$?
+	if ((systemd_status != 0)); then
+		pfw_log "systemd guest tests failed (status $systemd_status)"
+		((status != 0)) || status=$systemd_status
+	fi
+fi
 exit "$status"

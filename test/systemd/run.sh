@@ -108,6 +108,11 @@ if ls dist/goreleaser/*_amd64.deb dist/goreleaser/*.x86_64.rpm >/dev/null 2>&1; 
 fi
 phase_done "host checks"
 if [[ ${PFW_SKIP_LINT:-0} != 1 ]]; then
+	if ! { command -v lintian && command -v rpmlint; } >/dev/null && [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null; then
+		pfw_log "installing lintian and rpmlint (apt-get)"
+		{ apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q lintian rpmlint rpm; } >"$tmp/apt.log" 2>&1 ||
+			{ tail -5 "$tmp/apt.log" >&2; pfw_log "could not install lintian/rpmlint"; }
+	fi
 	if command -v lintian >/dev/null && command -v rpmlint >/dev/null; then
 		packaging/lint.sh "$deb" "$rpm" >"$tmp/lint.log" 2>&1 &
 		lint_pid=$!
