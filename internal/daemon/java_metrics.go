@@ -39,7 +39,7 @@ func newJavaMetrics(d *Daemon, reg *prometheus.Registry) *javaMetrics {
 	reg.MustRegister(m.startUp, m.schedule, m.scheduleStrategy, m.rebalance, m.rebalanceStrategy, m.stopInstance, m.startInstance, m.drain,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: javaWorkerPrefix + "instance_count", Help: "Number of instances run by this worker.", ConstLabels: labels},
 			func() float64 {
-				if d.runtime == nil {
+				if !d.Initialized() { // d.runtime is set before, not atomically
 					return 0
 				}
 				return float64(len(d.runtime.Instances()))
