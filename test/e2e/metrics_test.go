@@ -98,3 +98,49 @@ func TestMetricsWithFiftyInstances(t *testing.T) {
 		t.Errorf("pulsar_function_process_latency_ms has %d series, want %d", series["pulsar_function_process_latency_ms"], n)
 	}
 }
+
+// Java, Python and Go instances on one worker: their pages (simpleclient's,
+// prometheus_client's and the Go fixture's, each with its own runtime
+// metrics) merge into one page the Prometheus parser reads, with every
+// instance's function metrics under one family.
+func TestMetricsMergeJavaPythonAndGoInstances(t *testing.T) {
+	p := harness.RequirePulsar(t)
+	goFn := buildGoFunction(t)
+	ws := startCluster(t, p, 1, nil)
+	w := ws[0]
+	runtimes := map[string][]string{
+		"java":   {"--jar", p.Home + "/examples/api-examples.jar", "--classname", "org.apache.pulsar.functions.api.examples.ExclamationFunction"},
+		"python": {"--py", p.Home + "/examples/python-examples/exclamation_function.py", "--classname", "exclamation_function.ExclamationFunction"},
+		"go":     {"--go", goFn},
+	}
+	var names []string
+	for _, rt := range []string{"java", "python", "go"} {
+		name := harness.UniqueName("mix-" + rt)
+		names = append(names, name)
+		args := append([]string{"functions", "create", "--tenant", "public", "--namespace", "default", "--name", name,
+			"--inputs", "persistent://public/default/" + name + "-in", "--output", "persistent://public/default/" + name + "-out",
+			"--parallelism", "2"}, runtimes[rt]...)
+		if o, err := p.PulsarAdmin(t, w.URL(), args...); err != nil {
+			t.Fatalf("create %s: %v\n%s", rt, err, o)
+		}
+	}
+	for _, name := range names {
+		waitAllRunning(t, w, name, 2, 5*time.Minute)
+	}
+	var series map[string]int
+	var took time.Duration
+	harness.Eventually(t, 2*time.Minute, "every instance in /metrics", func() error {
+		series, took = scrapeMetrics(t, w)
+		if got := series["pulsar_function_received_total"]; got != 6 {
+			return fmt.Errorf("%d pulsar_function_received_total series, want 6", got)
+		}
+		return nil
+	})
+	t.Logf("GET /metrics with 2 Java, 2 Python and 2 Go instances took %s (%d families)", took.Round(time.Microsecond), len(series))
+	// The runtimes' own metrics are there, one series per instance.
+	for _, fam := range []string{"jvm_threads_current", "python_info"} {
+		if series[fam] != 2 {
+			t.Errorf("%s has %d series, want 2 (one per instance)", fam, series[fam])
+		}
+	}
+}
