@@ -33,9 +33,10 @@ import (
 	"google.golang.org/protobuf/proto"
 )
 
-// Defaults of Gatherer's settings.
+// Defaults of Gatherer's settings: the timeout stays under Prometheus' default
+// scrape_timeout (10 s) with room for the worker's own work.
 const (
-	DefaultTimeout  = 3 * time.Second
+	DefaultTimeout  = 5 * time.Second
 	DefaultParallel = 64
 	maxBody         = 32 << 20
 )
