@@ -56,6 +56,9 @@ type Daemon struct {
 	guard       guard
 	// leading is true while this worker holds the state topics' producers.
 	leading atomic.Bool
+	// sched is the scheduler while this worker leads (rebalance, drain).
+	sched atomic.Pointer[scheduler.Scheduler]
+	java  *javaMetrics
 	// members is the last member list read, for lookups on hot paths.
 	members atomic.Pointer[[]cluster.WorkerInfo]
 	// fatal receives errors that must stop the worker (a state topic that
@@ -94,6 +97,7 @@ func New(cfg *config.Config, o Options) *Daemon {
 		refresh: make(chan struct{}, 1)}
 	d.current.Store(cfg)
 	d.metrics = newWorkerMetrics(cfg.PulsarFunctionsCluster, d)
+	d.java = newJavaMetrics(d, d.metrics.registry)
 	return d
 }
 
@@ -111,7 +115,8 @@ func (d *Daemon) Run(ctx context.Context) error {
 		return err
 	}
 	d.guard = g0
-	handler := api.New(d, g0, d.metrics.registry, d.log.With("component", "api"), api.WithFunctions(functions{d}))
+	handler := api.New(d, g0, d.metricsGatherer(), d.log.With("component", "api"), api.WithFunctions(functions{d}),
+		api.WithWorkerOps(workerOps{d}), api.WithWorkerStats(newWorkerStats(d)))
 
 	d.prepareRuntime(ctx)
 
@@ -235,6 +240,7 @@ func (d *Daemon) start(ctx context.Context) error {
 	d.assignments.Follow(d.fail)
 	d.initialized.Store(true)
 	d.metrics.startupTime.Set(time.Since(started).Seconds())
+	d.java.startUp.Observe(ms(time.Since(started)))
 	d.log.Info("worker initialized", "worker", d.self().String(), "took", time.Since(started).Round(time.Millisecond))
 	return nil
 }

@@ -42,11 +42,13 @@ func (d *Daemon) lead(ctx context.Context) error {
 			sctx, cancel := context.WithCancel(ctx)
 			stopSched, schedDone = cancel, make(chan struct{})
 			go func() { defer close(schedDone); _ = sched.Run(sctx) }()
+			d.sched.Store(sched)
 			leading = true
 			d.leading.Store(true)
 			d.log.Info("this worker leads the cluster", "worker", d.self().WorkerID)
 		case !want && leading:
 			d.leading.Store(false)
+			d.sched.Store(nil)
 			stopSched()
 			<-schedDone
 			stopSched = nil
@@ -94,6 +96,7 @@ func (d *Daemon) becomeLeader(ctx context.Context) (*scheduler.Scheduler, error)
 			return time.Duration(c.FailureCheckFreqMs) * time.Millisecond, time.Duration(c.RescheduleTimeoutMs) * time.Millisecond
 		},
 		Logger: d.log.With("component", "scheduler"),
+		Timer:  d.java.observe,
 	})
 	d.meta.OnChange(sched.Trigger)
 	return sched, nil

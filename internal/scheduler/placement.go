@@ -87,3 +87,24 @@ func Rebalance(assigned map[string][]string, workers []string) map[string]string
 	}
 	return moves
 }
+
+// Drain is the Java worker's drain rule: the instances of worker drained,
+// and those not assigned at all, go round robin (Place) over the other
+// workers, counting what those already run. assigned maps worker to its
+// instances; unassigned lists instances no worker has. Instances on workers
+// missing from workers (dead ones) are not moved: the failure check does
+// that. The result maps each placed instance to its new worker.
+func Drain(assigned map[string][]string, unassigned []string, drained string, workers []string) map[string]string {
+	others := make([]string, 0, len(workers))
+	load := make(map[string]int, len(workers))
+	for _, w := range workers {
+		if w != drained {
+			others = append(others, w)
+			load[w] = len(assigned[w])
+		}
+	}
+	moving := slices.Concat(assigned[drained], unassigned)
+	slices.Sort(moving)
+	moving = slices.Compact(moving)
+	return Place(moving, load, others)
+}

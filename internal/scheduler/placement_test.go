@@ -50,6 +50,13 @@ func TestRebalance(t *testing.T) {
 			assigned: map[string][]string{"w1": {"a:0", "a:1", "a:2", "a:3", "a:4", "a:5"}},
 			workers:  []string{"w1", "w2", "w3"},
 			want:     map[string]string{"a:0": "w2", "a:1": "w3", "a:2": "w2", "a:3": "w3"}},
+		{name: "a third worker joins late: one instance from each of the others",
+			assigned: map[string][]string{"w1": {"a:0", "a:2", "a:4"}, "w2": {"a:1", "a:3", "a:5"}},
+			workers:  []string{"w1", "w2", "w3"},
+			want:     map[string]string{"a:0": "w3", "a:1": "w3"}},
+		{name: "instances of workers not available are left alone",
+			assigned: map[string][]string{"dead": {"d:0", "d:1", "d:2"}, "w1": {"a:0"}},
+			workers:  []string{"w1", "w2"}, want: map[string]string{}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

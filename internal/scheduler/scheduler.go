@@ -6,6 +6,7 @@ import (
 	"maps"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"google.golang.org/protobuf/proto"
@@ -39,6 +40,9 @@ type Options struct {
 	// every check, so reloads apply at once.
 	Timers func() (failureCheck, rescheduleTimeout time.Duration)
 	Logger *slog.Logger
+	// Timer, when set, receives the duration of every round, rebalance
+	// and drain (the worker's Prometheus summaries).
+	Timer OpTimer
 }
 
 // Scheduler is the leader's loop that keeps the assignments topic in line
@@ -54,12 +58,17 @@ type Scheduler struct {
 	mu         sync.Mutex // one round or failure check at a time
 	firstSeen  map[string]time.Time
 	lastRounds int
+
+	ops         chan func(context.Context) // rebalances and drains, run by the loop
+	rebalancing atomic.Bool
+	drains      drains
 }
 
 // New prepares a scheduler over the given views.
 func New(fns Functions, members Members, asg *Assignments, o Options) *Scheduler {
 	return &Scheduler{opts: o, fns: fns, members: members, asg: asg, log: o.Logger,
-		trigger: make(chan struct{}, 1), firstSeen: map[string]time.Time{}}
+		trigger: make(chan struct{}, 1), firstSeen: map[string]time.Time{},
+		ops: make(chan func(context.Context), 8), drains: drains{records: map[string]*DrainStatus{}}}
 }
 
 // Trigger asks for a scheduling round; requests made while one is pending
@@ -87,7 +96,10 @@ func (s *Scheduler) Run(ctx context.Context) error {
 				s.log.Warn("scheduling round failed; retrying", "err", err)
 				time.AfterFunc(time.Second, s.Trigger)
 			}
+		case op := <-s.ops:
+			op(ctx)
 		case <-check.C:
+			s.pruneDrains(ctx)
 			if s.checkFailures(ctx) {
 				s.Trigger()
 			}
@@ -123,13 +135,11 @@ func (s *Scheduler) instances() map[string]*pb.Instance {
 func (s *Scheduler) Schedule(ctx context.Context) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	members, err := s.members.Members(ctx)
+	start := time.Now()
+	// Drained workers get nothing new (Java's getCurrentAvailableWorkers).
+	workers, err := s.available(ctx)
 	if err != nil {
 		return err
-	}
-	workers := make([]string, 0, len(members))
-	for _, m := range members {
-		workers = append(workers, m.WorkerID)
 	}
 	want := s.instances()
 	current := s.asg.snapshot()
@@ -179,7 +189,9 @@ func (s *Scheduler) Schedule(ctx context.Context) error {
 			unassigned = append(unassigned, key)
 		}
 	}
+	t0 := time.Now()
 	placed := Place(unassigned, load, workers)
+	strategy := time.Since(t0)
 	for _, key := range unassigned {
 		w, ok := placed[key]
 		if !ok {
@@ -193,6 +205,7 @@ func (s *Scheduler) Schedule(ctx context.Context) error {
 	if written > 0 {
 		s.log.Info("scheduled", "assignments_written", written, "instances", len(want), "workers", workers)
 	}
+	s.timed("schedule", time.Since(start), strategy)
 	return nil
 }
 
