@@ -56,6 +56,7 @@ for entry in "${CONNECTORS[@]}"; do
 			pfw_die "$artifact-$PULSAR_VERSION: SHA-1 differs from Maven Central's $url.sha1"
 		fi
 	fi
+	chmod 0644 -- "$tmp"
 	mv -f -- "$tmp" "$target"
 done
 printf '%s\n' "$OUT_DIR"

@@ -46,9 +46,9 @@ type FunctionDefinition struct {
 
 // ConfigFieldDefinition is Java's org.apache.pulsar.common.io.ConfigFieldDefinition.
 type ConfigFieldDefinition struct {
-	FieldName  string            `json:"fieldName"`
-	TypeName   string            `json:"typeName"`
-	Attributes map[string]string `json:"attributes"`
+	FieldName  string          `json:"fieldName"`
+	TypeName   string          `json:"typeName"`
+	Attributes fieldAttributes `json:"attributes"`
 }
 
 // BuiltinConnector is a built-in connector: its definition and its NAR.
@@ -718,10 +718,4 @@ func readConnectorDefinition(narPath string) (ConnectorDefinition, error) {
 		return d, errors.Join(errors.New("parse "+narServiceFile), err)
 	}
 	return d, nil
-}
-
-// configFieldDefinitions is ConnectorUtils.getConnectorConfigDefinition:
-// the instance fields of the config class, with their @FieldDoc attributes.
-func configFieldDefinitions(narPath, class string) ([]ConfigFieldDefinition, error) {
-	return []ConfigFieldDefinition{}, nil
 }

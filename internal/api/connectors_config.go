@@ -975,6 +975,12 @@ func (sc *sinkConfig) clone() *sinkConfig {
 	return out
 }
 
+// builtConsumerConfig is ConsumerConfig.builder()...build(): its property
+// maps start empty.
+func builtConsumerConfig(regex bool) *consumerConfig {
+	return &consumerConfig{SchemaProperties: map[string]string{}, ConsumerProperties: map[string]string{}, RegexPattern: regex}
+}
+
 // validateSinkUpdate is SinkConfigUtils.validateUpdate.
 func validateSinkUpdate(existing, newConfig *sinkConfig) (*sinkConfig, error) {
 	merged := existing.clone()
@@ -1004,17 +1010,21 @@ func validateSinkUpdate(existing, newConfig *sinkConfig) (*sinkConfig, error) {
 	}
 	for _, t := range newConfig.Inputs {
 		if _, ok := newSpecs[t]; !ok {
-			newSpecs[t] = &consumerConfig{}
+			newSpecs[t] = builtConsumerConfig(false)
 		}
 	}
 	if !isEmpty(newConfig.TopicsPattern) {
-		newSpecs[*newConfig.TopicsPattern] = &consumerConfig{RegexPattern: true}
+		newSpecs[*newConfig.TopicsPattern] = builtConsumerConfig(true)
 	}
 	for t, serde := range newConfig.TopicToSerdeClassName {
-		newSpecs[t] = &consumerConfig{SerdeClassName: ptr(serde)}
+		cc := builtConsumerConfig(false)
+		cc.SerdeClassName = ptr(serde)
+		newSpecs[t] = cc
 	}
 	for t, schema := range newConfig.TopicToSchemaType {
-		newSpecs[t] = &consumerConfig{SchemaType: ptr(schema)}
+		cc := builtConsumerConfig(false)
+		cc.SchemaType = ptr(schema)
+		newSpecs[t] = cc
 	}
 	for _, t := range sortedKeys(newSpecs) {
 		cur, ok := existing.InputSpecs[t]
