@@ -199,14 +199,14 @@ func TestConnectorsEndToEnd(t *testing.T) {
 			if fmt.Sprint(cfg["inputs"]) != "["+out+"]" || cfg["className"] != "org.apache.pulsar.io.datagenerator.DataGeneratorPrintSink" {
 				t.Errorf("sinks get = %v", cfg)
 			}
+			// One Java instance at a time besides the source's: the test
+			// machines are small.
+			admin(t, p, w, "sinks", "delete", "--tenant", "public", "--namespace", "default", "--name", sink)
 		})
 	}
 
-	// Delete: no process, download, metadata or assignment is left.
+	// Deleted: no process, download, metadata or assignment is left.
 	admin(t, p, w, "sources", "delete", "--tenant", "public", "--namespace", "default", "--name", source)
-	for _, sink := range sinks {
-		admin(t, p, w, "sinks", "delete", "--tenant", "public", "--namespace", "default", "--name", sink)
-	}
 	harness.Eventually(t, time.Minute, "nothing of the connectors left", func() error {
 		for _, name := range append([]string{source}, sinks...) {
 			if pids := processesMentioning(name); len(pids) > 0 {
