@@ -134,7 +134,9 @@ func TestConnectorRequests(t *testing.T) {
 			`[{"name":"testconn","description":"test connectors","sourceClass":"conn.StringSource","sinkClass":"conn.IntSink","sourceConfigClass":"conn.SourceConfig"}]`, nil},
 		{"F22 builtins", get("/admin/v3/functions/builtins"), 200, `[{"name":"exclaim","description":"d","functionClass":"fns.Exclaim"}]`, nil},
 		{"worker connectors", get("/admin/v2/worker/connectors"), 200, `[{"name":"testconn",...`, nil},
-		{"reload sources", func() *http.Request { return httptest.NewRequest("POST", "/admin/v3/sources/reloadBuiltInSources", nil) }, 204, "",
+		{"reload sources", func() *http.Request {
+			return httptest.NewRequest("POST", "/admin/v3/sources/reloadBuiltInSources", nil)
+		}, 204, "",
 			func(t *testing.T) {
 				if c.reloads != 1 {
 					t.Errorf("%d reloads", c.reloads)
