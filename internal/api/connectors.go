@@ -589,6 +589,9 @@ func (s *Server) connectorInstanceStatus(k *connectorKind, w http.ResponseWriter
 // --- built-ins ------------------------------------------------------------------------
 
 func (s *Server) builtinConnectors(k *connectorKind, w http.ResponseWriter, r *http.Request) error {
+	if err := s.checkInitialized(); err != nil {
+		return err
+	}
 	out := []ConnectorDefinition{}
 	for _, c := range s.connectors.Connectors() {
 		if (k == sourceKind && c.Definition.SourceClass != "") || (k == sinkKind && c.Definition.SinkClass != "") {
