@@ -83,7 +83,9 @@ func TestConnectorsEndToEnd(t *testing.T) {
 	p := harness.RequirePulsar(t)
 	dir := harness.ConnectorsDir(t)
 	nar := filepath.Join(dir, "pulsar-io-data-generator-4.0.8.nar")
-	ws := startCluster(t, p, 1, map[string]any{"connectorsDirectory": dir, "instanceLivenessCheckFreqMs": 5000})
+	// The default liveness check (30 s) gives a Java connector instance on a busy
+	// machine time to start before it stops itself for lack of health checks.
+	ws := startCluster(t, p, 1, map[string]any{"connectorsDirectory": dir})
 	w := ws[0]
 
 	t.Run("built-in lists", func(t *testing.T) {
