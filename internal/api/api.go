@@ -62,12 +62,13 @@ func (OpenGuard) IsSuperUser(context.Context, string, *http.Request) (bool, erro
 
 // Server is the HTTP handler of the worker.
 type Server struct {
-	worker    Worker
-	guard     Guard
-	metrics   prometheus.Gatherer
-	log       *slog.Logger
-	mux       *http.ServeMux
-	functions FunctionsBackend
+	worker     Worker
+	guard      Guard
+	metrics    prometheus.Gatherer
+	log        *slog.Logger
+	mux        *http.ServeMux
+	functions  FunctionsBackend
+	connectors ConnectorsBackend
 }
 
 // Option adds an optional part of the API to New's Server.
@@ -95,6 +96,9 @@ func (s *Server) routes() {
 	}
 	if s.functions != nil {
 		s.functionRoutes()
+	}
+	if s.functions != nil && s.connectors != nil {
+		s.connectorRoutes()
 	}
 	s.mux.Handle("GET /initialized", s.rootAuth(http.HandlerFunc(s.getInitialized)))
 	s.mux.Handle("GET /version", s.rootAuth(http.HandlerFunc(s.getVersion)))

@@ -317,6 +317,7 @@ type functionForm struct {
 	metaData      []byte
 	hasMetaData   bool
 	delete        string
+	parts         map[string][]byte // every text part, by name (sourceConfig, sinkConfig)
 }
 
 func (f *functionForm) close() {
@@ -334,7 +335,7 @@ func readFunctionForm(r *http.Request) (*functionForm, error) {
 	if err != nil {
 		return nil, fail(http.StatusBadRequest, "Bad Request")
 	}
-	f := &functionForm{}
+	f := &functionForm{parts: map[string][]byte{}}
 	seen := map[string]bool{}
 	for {
 		part, err := mr.NextPart()
@@ -366,12 +367,13 @@ func readFunctionForm(r *http.Request) (*functionForm, error) {
 		}
 		var text []byte
 		switch name {
-		case "functionConfig", "url", "updateOptions", "functionMetaData", "delete":
+		case "functionConfig", "url", "updateOptions", "functionMetaData", "delete", "sourceConfig", "sinkConfig":
 			text, err = io.ReadAll(io.LimitReader(part, maxTextPart+1))
 			if err != nil || len(text) > maxTextPart {
 				f.close()
 				return nil, fail(http.StatusBadRequest, "Bad Request")
 			}
+			f.parts[name] = text
 		}
 		switch name {
 		case "functionConfig":

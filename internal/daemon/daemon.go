@@ -116,7 +116,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	}
 	d.guard = g0
 	handler := api.New(d, g0, d.metricsGatherer(), d.log.With("component", "api"), api.WithFunctions(functions{d}),
-		api.WithWorkerOps(workerOps{d}), api.WithWorkerStats(newWorkerStats(d)))
+		api.WithWorkerOps(workerOps{d}), api.WithWorkerStats(newWorkerStats(d)), api.WithConnectors(connectors{d}))
 
 	d.prepareRuntime(ctx)
 

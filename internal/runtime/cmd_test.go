@@ -112,17 +112,48 @@ func goldenParams(d *pb.FunctionDetails) launchParams {
 	}
 }
 
+// connectorDetails turns the Java golden function into a source or sink as
+// SourceConfigUtils/SinkConfigUtils build them (a built-in NAR's classes).
+func connectorDetails(ct pb.FunctionDetails_ComponentType) *pb.FunctionDetails {
+	d := goldenDetails(pb.FunctionDetails_JAVA)
+	d.ComponentType = ct
+	d.ClassName = "org.apache.pulsar.functions.api.utils.IdentityFunction"
+	d.UserConfig = ""
+	if ct == pb.FunctionDetails_SOURCE {
+		d.Source = &pb.SourceSpec{ClassName: "org.apache.pulsar.io.datagenerator.DataGeneratorSource",
+			Configs: `{"sleepBetweenMessages":"50"}`, TypeClassName: "org.apache.pulsar.io.datagenerator.Person", Builtin: "data-generator"}
+		d.Sink.TypeClassName = "org.apache.pulsar.io.datagenerator.Person"
+		return d
+	}
+	d.Source.SubscriptionPosition = pb.SubscriptionPosition_LATEST
+	d.Source.TypeClassName = "org.apache.pulsar.io.datagenerator.Person"
+	d.Sink = &pb.SinkSpec{ClassName: "org.apache.pulsar.io.datagenerator.DataGeneratorPrintSink",
+		TypeClassName: "org.apache.pulsar.io.datagenerator.Person", Builtin: "data-generator"}
+	return d
+}
+
 var goldenCases = []struct {
 	name string
 	rt   pb.FunctionDetails_Runtime
 	auth bool
+	ct   pb.FunctionDetails_ComponentType // sources and sinks run as Java instances with their NAR as --jar
 }{
-	{"java", pb.FunctionDetails_JAVA, false},
-	{"java-auth", pb.FunctionDetails_JAVA, true},
-	{"python", pb.FunctionDetails_PYTHON, false},
-	{"python-auth", pb.FunctionDetails_PYTHON, true},
-	{"go", pb.FunctionDetails_GO, false},
-	{"go-auth", pb.FunctionDetails_GO, true},
+	{"java", pb.FunctionDetails_JAVA, false, pb.FunctionDetails_FUNCTION},
+	{"java-auth", pb.FunctionDetails_JAVA, true, pb.FunctionDetails_FUNCTION},
+	{"python", pb.FunctionDetails_PYTHON, false, pb.FunctionDetails_FUNCTION},
+	{"python-auth", pb.FunctionDetails_PYTHON, true, pb.FunctionDetails_FUNCTION},
+	{"go", pb.FunctionDetails_GO, false, pb.FunctionDetails_FUNCTION},
+	{"go-auth", pb.FunctionDetails_GO, true, pb.FunctionDetails_FUNCTION},
+	{"source", pb.FunctionDetails_JAVA, false, pb.FunctionDetails_SOURCE},
+	{"sink", pb.FunctionDetails_JAVA, false, pb.FunctionDetails_SINK},
+}
+
+// caseDetails is the FunctionDetails of a golden case.
+func caseDetails(rt pb.FunctionDetails_Runtime, ct pb.FunctionDetails_ComponentType) *pb.FunctionDetails {
+	if ct == pb.FunctionDetails_SOURCE || ct == pb.FunctionDetails_SINK {
+		return connectorDetails(ct)
+	}
+	return goldenDetails(rt)
 }
 
 type goldenFile struct {
@@ -136,7 +167,7 @@ func TestCommandGolden(t *testing.T) {
 	for _, tc := range goldenCases {
 		t.Run(tc.name, func(t *testing.T) {
 			o := goldenOptions(tc.auth)
-			d := goldenDetails(tc.rt)
+			d := caseDetails(tc.rt, tc.ct)
 			c, err := buildCommand(&o, goldenParams(d))
 			if err != nil {
 				t.Fatal(err)
@@ -195,7 +226,7 @@ func TestCommandMatchesJava408(t *testing.T) {
 				}
 			}
 			o := goldenOptions(tc.auth)
-			c, err := buildCommand(&o, goldenParams(goldenDetails(tc.rt)))
+			c, err := buildCommand(&o, goldenParams(caseDetails(tc.rt, tc.ct)))
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/apache/pulsar-client-go/pulsar"
-	"github.com/apache/pulsar-client-go/pulsaradmin/pkg/admin"
+	padmin "github.com/apache/pulsar-client-go/pulsaradmin/pkg/admin"
 	"github.com/apache/pulsar-client-go/pulsaradmin/pkg/admin/config"
 	"github.com/apache/pulsar-client-go/pulsaradmin/pkg/utils"
 
@@ -20,9 +20,9 @@ import (
 )
 
 // pulsaradminClient is pulsar-client-go's admin client pointed at worker w.
-func pulsaradminClient(t *testing.T, w *harness.Worker) admin.Client {
+func pulsaradminClient(t *testing.T, w *harness.Worker) padmin.Client {
 	t.Helper()
-	c, err := admin.New(&config.Config{WebServiceURL: w.URL()})
+	c, err := padmin.New(&config.Config{WebServiceURL: w.URL()})
 	if err != nil {
 		t.Fatalf("pulsaradmin client for %s: %v", w.URL(), err)
 	}

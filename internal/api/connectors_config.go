@@ -1,0 +1,1099 @@
+package api
+
+// SourceConfig/SinkConfig <-> FunctionDetails as Apache Pulsar 4.0.8's
+// SourceConfigUtils and SinkConfigUtils do it (convert, convertFromDetails,
+// validateAndExtractDetails, validateUpdate) and Utils.inferMissingArguments.
+// Messages are Java's. testdata/connectors holds the golden files.
+//
+// Where we knowingly differ from 4.0.8:
+//   - serde, schema and crypto-key-reader classes are not checked against the
+//     package (as for functions), and validateConnectorConfig (annotation
+//     checks of the connector's config class) is not done.
+//   - a sink's transform function (transformFunction...) is refused with 400.
+
+import (
+	"encoding/json"
+	"errors"
+	"sort"
+	"strings"
+
+	"github.com/pulsar-functions-worker/pulsar-functions-worker/internal/pb"
+)
+
+// Java class names the connector conversion needs.
+const (
+	identityFunctionClass = "org.apache.pulsar.functions.api.utils.IdentityFunction"
+	sourceInterface       = "org.apache.pulsar.io.core.Source"
+	batchSourceInterface  = "org.apache.pulsar.io.core.BatchSource"
+	sinkInterface         = "org.apache.pulsar.io.core.Sink"
+	batchSourceExecutor   = "org.apache.pulsar.functions.source.batch.BatchSourceExecutor"
+	batchSourceConfigKey  = "__BATCHSOURCECONFIGS__"
+	batchSourceClassKey   = "__BATCHSOURCECLASSNAME__"
+)
+
+// sourceConfig is Java's org.apache.pulsar.common.io.SourceConfig (4.0.8),
+// fields in declaration order (Jackson's output order).
+type sourceConfig struct {
+	Tenant               *string            `json:"tenant,omitzero"`
+	Namespace            *string            `json:"namespace,omitzero"`
+	Name                 *string            `json:"name,omitzero"`
+	ClassName            *string            `json:"className,omitzero"`
+	TopicName            *string            `json:"topicName,omitzero"`
+	ProducerConfig       *producerConfig    `json:"producerConfig,omitzero"`
+	SerdeClassName       *string            `json:"serdeClassName,omitzero"`
+	SchemaType           *string            `json:"schemaType,omitzero"`
+	Configs              map[string]any     `json:"configs,omitzero"`
+	Secrets              map[string]any     `json:"secrets,omitzero"`
+	Parallelism          *int32             `json:"parallelism,omitzero"`
+	ProcessingGuarantees *string            `json:"processingGuarantees,omitzero"`
+	Resources            *resourcesConfig   `json:"resources,omitzero"`
+	SourceType           *string            `json:"sourceType,omitzero"`
+	Archive              *string            `json:"archive,omitzero"`
+	RuntimeFlags         *string            `json:"runtimeFlags,omitzero"`
+	CustomRuntimeOptions *string            `json:"customRuntimeOptions,omitzero"`
+	BatchSourceConfig    *batchSourceConfig `json:"batchSourceConfig,omitzero"`
+	BatchBuilder         *string            `json:"batchBuilder,omitzero"`
+	LogTopic             *string            `json:"logTopic,omitzero"`
+}
+
+// batchSourceConfig is Java's BatchSourceConfig.
+type batchSourceConfig struct {
+	DiscoveryTriggererClassName *string        `json:"discoveryTriggererClassName,omitzero"`
+	DiscoveryTriggererConfig    map[string]any `json:"discoveryTriggererConfig,omitzero"`
+}
+
+// gson is the batch source config as Gson writes it into the configs.
+func (b *batchSourceConfig) gson() gsonObject {
+	o := gsonObject{}
+	if b.DiscoveryTriggererClassName != nil {
+		o = append(o, gsonField{"discoveryTriggererClassName", *b.DiscoveryTriggererClassName})
+	}
+	if b.DiscoveryTriggererConfig != nil {
+		o = append(o, gsonField{"discoveryTriggererConfig", b.DiscoveryTriggererConfig})
+	}
+	return o
+}
+
+// sinkConfig is Java's org.apache.pulsar.common.io.SinkConfig (4.0.8).
+type sinkConfig struct {
+	Tenant                       *string                    `json:"tenant,omitzero"`
+	Namespace                    *string                    `json:"namespace,omitzero"`
+	Name                         *string                    `json:"name,omitzero"`
+	ClassName                    *string                    `json:"className,omitzero"`
+	SourceSubscriptionName       *string                    `json:"sourceSubscriptionName,omitzero"`
+	SourceSubscriptionPosition   *string                    `json:"sourceSubscriptionPosition,omitzero"`
+	Inputs                       []string                   `json:"inputs,omitzero"`
+	TopicToSerdeClassName        map[string]string          `json:"topicToSerdeClassName,omitzero"`
+	TopicsPattern                *string                    `json:"topicsPattern,omitzero"`
+	TopicToSchemaType            map[string]string          `json:"topicToSchemaType,omitzero"`
+	TopicToSchemaProperties      map[string]string          `json:"topicToSchemaProperties,omitzero"`
+	InputSpecs                   map[string]*consumerConfig `json:"inputSpecs,omitzero"`
+	MaxMessageRetries            *int32                     `json:"maxMessageRetries,omitzero"`
+	DeadLetterTopic              *string                    `json:"deadLetterTopic,omitzero"`
+	Configs                      map[string]any             `json:"configs,omitzero"`
+	Secrets                      map[string]any             `json:"secrets,omitzero"`
+	Parallelism                  *int32                     `json:"parallelism,omitzero"`
+	ProcessingGuarantees         *string                    `json:"processingGuarantees,omitzero"`
+	RetainOrdering               *bool                      `json:"retainOrdering,omitzero"`
+	RetainKeyOrdering            *bool                      `json:"retainKeyOrdering,omitzero"`
+	Resources                    *resourcesConfig           `json:"resources,omitzero"`
+	AutoAck                      *bool                      `json:"autoAck,omitzero"`
+	TimeoutMs                    *int64                     `json:"timeoutMs,omitzero"`
+	NegativeAckRedeliveryDelayMs *int64                     `json:"negativeAckRedeliveryDelayMs,omitzero"`
+	SinkType                     *string                    `json:"sinkType,omitzero"`
+	Archive                      *string                    `json:"archive,omitzero"`
+	CleanupSubscription          *bool                      `json:"cleanupSubscription,omitzero"`
+	RuntimeFlags                 *string                    `json:"runtimeFlags,omitzero"`
+	CustomRuntimeOptions         *string                    `json:"customRuntimeOptions,omitzero"`
+	TransformFunction            *string                    `json:"transformFunction,omitzero"`
+	TransformFunctionClassName   *string                    `json:"transformFunctionClassName,omitzero"`
+	TransformFunctionConfig      *string                    `json:"transformFunctionConfig,omitzero"`
+	LogTopic                     *string                    `json:"logTopic,omitzero"`
+}
+
+var (
+	batchSourceSchema = &jclassSchema{props: map[string]jprop{
+		"discoveryTriggererClassName": {kind: kString},
+		"discoveryTriggererConfig":    {kind: kAnyMap},
+	}}
+	sourceConfigSchema = &jclassSchema{props: map[string]jprop{
+		"tenant":               {kind: kString},
+		"namespace":            {kind: kString},
+		"name":                 {kind: kString},
+		"className":            {kind: kString},
+		"topicName":            {kind: kString},
+		"producerConfig":       {kind: kObject, obj: producerSchema},
+		"serdeClassName":       {kind: kString},
+		"schemaType":           {kind: kString},
+		"configs":              {kind: kAnyMap},
+		"secrets":              {kind: kAnyMap},
+		"parallelism":          {kind: kInt},
+		"processingGuarantees": {kind: kEnum, enum: enumGuarantees},
+		"resources":            {kind: kObject, obj: resourcesSchema},
+		"sourceType":           {kind: kString},
+		"archive":              {kind: kString},
+		"runtimeFlags":         {kind: kString},
+		"customRuntimeOptions": {kind: kString},
+		"batchSourceConfig":    {kind: kObject, obj: batchSourceSchema},
+		"batchBuilder":         {kind: kString},
+		"logTopic":             {kind: kString},
+	}}
+	sinkConfigSchema = &jclassSchema{
+		props: map[string]jprop{
+			"tenant":                       {kind: kString},
+			"namespace":                    {kind: kString},
+			"name":                         {kind: kString},
+			"className":                    {kind: kString},
+			"sourceSubscriptionName":       {kind: kString},
+			"sourceSubscriptionPosition":   {kind: kEnum, enum: enumPosition},
+			"inputs":                       {kind: kStringList},
+			"topicToSerdeClassName":        {kind: kStringMap},
+			"topicsPattern":                {kind: kString},
+			"topicToSchemaType":            {kind: kStringMap},
+			"topicToSchemaProperties":      {kind: kStringMap},
+			"inputSpecs":                   {kind: kObjectMap, obj: consumerSchema},
+			"maxMessageRetries":            {kind: kInt},
+			"deadLetterTopic":              {kind: kString},
+			"configs":                      {kind: kAnyMap},
+			"secrets":                      {kind: kAnyMap},
+			"parallelism":                  {kind: kInt},
+			"processingGuarantees":         {kind: kEnum, enum: enumGuarantees},
+			"retainOrdering":               {kind: kBool},
+			"retainKeyOrdering":            {kind: kBool},
+			"resources":                    {kind: kObject, obj: resourcesSchema},
+			"autoAck":                      {kind: kBool},
+			"timeoutMs":                    {kind: kLong},
+			"negativeAckRedeliveryDelayMs": {kind: kLong},
+			"sinkType":                     {kind: kString},
+			"archive":                      {kind: kString},
+			"cleanupSubscription":          {kind: kBool},
+			"runtimeFlags":                 {kind: kString},
+			"customRuntimeOptions":         {kind: kString},
+			"transformFunction":            {kind: kString},
+			"transformFunctionClassName":   {kind: kString},
+			"transformFunctionConfig":      {kind: kString},
+			"logTopic":                     {kind: kString},
+		},
+		defaults: map[string]any{"sourceSubscriptionPosition": "Latest"},
+	}
+)
+
+// parseSourceConfig binds the sourceConfig part; missing, empty or "null"
+// gives (nil, nil).
+func parseSourceConfig(data []byte) (*sourceConfig, error) {
+	if len(strings.TrimSpace(string(data))) == 0 {
+		return nil, nil
+	}
+	sc := new(sourceConfig)
+	isNull, err := decodeJackson(data, sourceConfigSchema, sc)
+	if err != nil || isNull {
+		return nil, err
+	}
+	sc.Configs = typedAnyMap(sc.Configs)
+	sc.Secrets = typedAnyMap(sc.Secrets)
+	if b := sc.BatchSourceConfig; b != nil {
+		b.DiscoveryTriggererConfig = typedAnyMap(b.DiscoveryTriggererConfig)
+	}
+	if sc.ProducerConfig != nil && sc.ProducerConfig.CryptoConfig != nil {
+		sc.ProducerConfig.CryptoConfig.CryptoKeyReaderConfig = typedAnyMap(sc.ProducerConfig.CryptoConfig.CryptoKeyReaderConfig)
+	}
+	return sc, nil
+}
+
+// parseSinkConfig binds the sinkConfig part; missing, empty or "null"
+// gives (nil, nil).
+func parseSinkConfig(data []byte) (*sinkConfig, error) {
+	if len(strings.TrimSpace(string(data))) == 0 {
+		return nil, nil
+	}
+	sc := new(sinkConfig)
+	isNull, err := decodeJackson(data, sinkConfigSchema, sc)
+	if err != nil || isNull {
+		return nil, err
+	}
+	sc.Configs = typedAnyMap(sc.Configs)
+	sc.Secrets = typedAnyMap(sc.Secrets)
+	for _, cc := range sc.InputSpecs {
+		if cc.CryptoConfig != nil {
+			cc.CryptoConfig.CryptoKeyReaderConfig = typedAnyMap(cc.CryptoConfig.CryptoKeyReaderConfig)
+		}
+	}
+	return sc, nil
+}
+
+// --- shared pieces -----------------------------------------------------------
+
+var validLogLevels = []string{"OFF", "FATAL", "ERROR", "WARN", "INFO", "DEBUG", "TRACE", "ALL"}
+
+// validateResources is ResourceConfigUtils.validate.
+func validateResources(r *resourcesConfig) error {
+	if r == nil {
+		return nil
+	}
+	if r.CPU != nil && *r.CPU <= 0 {
+		return invalid("The cpu allocation for the function must be positive")
+	}
+	if r.RAM != nil && *r.RAM <= 0 {
+		return invalid("The ram allocation for the function must be positive")
+	}
+	if r.Disk != nil && *r.Disk <= 0 {
+		return invalid("The disk allocation for the function must be positive")
+	}
+	return nil
+}
+
+// resourcesSpec is Resources.mergeWithDefault as protobuf.
+func resourcesSpec(r *resourcesConfig) *pb.Resources {
+	res := &pb.Resources{Cpu: defaultCPU, Ram: defaultRAM, Disk: defaultDisk}
+	if r != nil {
+		if r.CPU != nil {
+			res.Cpu = float64(*r.CPU)
+		}
+		if r.RAM != nil {
+			res.Ram = *r.RAM
+		}
+		if r.Disk != nil {
+			res.Disk = *r.Disk
+		}
+	}
+	return res
+}
+
+// mergeResources is ResourceConfigUtils.merge.
+func mergeResources(existing, update *resourcesConfig) *resourcesConfig {
+	r := &resourcesConfig{CPU: ptr(jdouble(defaultCPU)), RAM: ptr(int64(defaultRAM)), Disk: ptr(int64(defaultDisk))}
+	if existing != nil {
+		c := *existing
+		r = &c
+	}
+	if update.CPU != nil {
+		r.CPU = update.CPU
+	}
+	if update.RAM != nil {
+		r.RAM = update.RAM
+	}
+	if update.Disk != nil {
+		r.Disk = update.Disk
+	}
+	return r
+}
+
+func resourcesFromSpec(fd *pb.FunctionDetails) *resourcesConfig {
+	r := fd.GetResources()
+	if r == nil {
+		return nil
+	}
+	return &resourcesConfig{CPU: ptr(jdouble(r.GetCpu())), RAM: ptr(r.GetRam()), Disk: ptr(r.GetDisk())}
+}
+
+// guarantee converts a FunctionConfig.ProcessingGuarantees name.
+func guarantee(g *string) pb.ProcessingGuarantees {
+	if g == nil {
+		return pb.ProcessingGuarantees_ATLEAST_ONCE
+	}
+	return pb.ProcessingGuarantees(pb.ProcessingGuarantees_value[*g])
+}
+
+// jacksonConfigs reads a Map<String, Object> Jackson wrote or Gson wrote
+// (configs of the specs), typed as Jackson reads it.
+func jacksonConfigs(s string) (map[string]any, error) {
+	v, err := decodeJSONValue([]byte(s))
+	if err != nil {
+		return nil, err
+	}
+	m, ok := v.(map[string]any)
+	if !ok {
+		return nil, errors.New("configs are not a JSON object")
+	}
+	return typedAnyMap(m), nil
+}
+
+// connectorClass is the class a connector runs: the config's className, or
+// the one the NAR's pulsar-io.yaml names.
+func connectorClass(className *string, pkg *javaPackage, kind string, defined string) (string, error) {
+	if className != nil {
+		return *className, nil
+	}
+	if !pkg.isNar {
+		return "", invalid("%s package doesn't contain the META-INF/services/pulsar-io.yaml file.", kind)
+	}
+	if defined == "" {
+		return "", invalid("Failed to extract %s class from archive", strings.ToLower(kind))
+	}
+	return defined, nil
+}
+
+// connectorTypeArg resolves the first type argument of iface on class;
+// "" when the hierarchy leaves what we can read (the component is then
+// stored without a type name rather than refused on a guess).
+func (p *javaPackage) connectorTypeArg(class, iface string) (string, error) {
+	args, found, err := p.resolveInterfaceTypeArguments(&jtype{kind: 'L', name: class}, true, iface)
+	if err != nil || !found || len(args) == 0 {
+		if p.incomplete {
+			return "", nil
+		}
+		if err == nil {
+			err = errors.New(msgNoTypeArgs)
+		}
+		return "", err
+	}
+	return erasure(args[0]), nil
+}
+
+// --- sources -----------------------------------------------------------------
+
+// inferMissingArguments is Utils.inferMissingArguments(SourceConfig).
+func (sc *sourceConfig) inferMissingArguments() {
+	if sc.Parallelism == nil {
+		sc.Parallelism = ptr(int32(1))
+	}
+}
+
+// extractedSource is ExtractedSourceDetails.
+type extractedSource struct {
+	className string
+	typeArg   string
+}
+
+// validateAndExtract is SourceConfigUtils.validateAndExtractDetails with the
+// package (a NAR or jar) at pkgPath.
+func (sc *sourceConfig) validateAndExtract(pkgPath string) (extractedSource, error) {
+	var ex extractedSource
+	if err := sc.validateFields(); err != nil {
+		return ex, err
+	}
+	pkg, closer, err := openJavaPackage(pkgPath)
+	if err != nil {
+		return ex, invalid("%s", err.Error())
+	}
+	defer closer.Close()
+	def, _ := readConnectorDefinition(pkgPath)
+	class, err := connectorClass(sc.ClassName, pkg, "Source", def.SourceClass)
+	if err != nil {
+		return ex, err
+	}
+	if pkg.lookup(class) == nil {
+		return ex, invalid("Source class %s not found in class loader", class)
+	}
+	isSource := pkg.assignable(class, sourceInterface)
+	isBatch := pkg.assignable(class, batchSourceInterface)
+	if !isSource && !isBatch && !pkg.incomplete {
+		return ex, invalid("Source class %s does not implement the correct interface", class)
+	}
+	if isBatch {
+		if sc.BatchSourceConfig == nil {
+			return ex, invalid("Source class %s implements %s but batch source source config is not specified", class, batchSourceInterface)
+		}
+		if isEmpty(sc.BatchSourceConfig.DiscoveryTriggererClassName) {
+			return ex, invalid("BatchSourceConfig does not specify Discovery Trigger ClassName")
+		}
+	}
+	iface := sourceInterface
+	if isBatch {
+		iface = batchSourceInterface
+	}
+	typeArg, err := pkg.connectorTypeArg(class, iface)
+	if err != nil {
+		return ex, invalid("Failed to resolve type for Source class %s", class)
+	}
+	if !isEmpty(sc.SerdeClassName) && !isEmpty(sc.SchemaType) {
+		return ex, invalid("Only one of serdeClassName or schemaType should be set")
+	}
+	return extractedSource{className: class, typeArg: typeArg}, nil
+}
+
+// validateFields are the checks of validateAndExtractDetails that need no
+// package.
+func (sc *sourceConfig) validateFields() error {
+	switch {
+	case isEmpty(sc.Tenant):
+		return invalid("Source tenant cannot be null")
+	case isEmpty(sc.Namespace):
+		return invalid("Source namespace cannot be null")
+	case isEmpty(sc.Name):
+		return invalid("Source name cannot be null")
+	case !isEmpty(sc.TopicName) && !validTopicName(*sc.TopicName):
+		return invalid("Topic name is invalid")
+	case !isEmpty(sc.LogTopic) && !validTopicName(*sc.LogTopic):
+		return invalid("LogTopic topic %s is invalid", *sc.LogTopic)
+	case sc.Parallelism != nil && *sc.Parallelism <= 0:
+		return invalid("Source parallelism must be a positive number")
+	}
+	return validateResources(sc.Resources)
+}
+
+// convert is SourceConfigUtils.convert.
+func (sc *sourceConfig) convert(ex extractedSource) (*pb.FunctionDetails, error) {
+	fd := &pb.FunctionDetails{
+		Tenant:      str(sc.Tenant),
+		Namespace:   str(sc.Namespace),
+		Name:        str(sc.Name),
+		LogTopic:    str(sc.LogTopic),
+		Runtime:     pb.FunctionDetails_JAVA,
+		Parallelism: 1,
+		ClassName:   identityFunctionClass,
+		AutoAck:     true,
+	}
+	if sc.Parallelism != nil {
+		fd.Parallelism = *sc.Parallelism
+	}
+	if sc.ProcessingGuarantees != nil {
+		fd.ProcessingGuarantees = guarantee(sc.ProcessingGuarantees)
+	}
+	src := &pb.SourceSpec{ClassName: ex.className}
+	if a := str(sc.Archive); strings.HasPrefix(a, "builtin://") {
+		src.Builtin = strings.TrimPrefix(a, "builtin://")
+	}
+	configs := map[string]any{}
+	for k, v := range sc.Configs {
+		configs[k] = v
+	}
+	if sc.BatchSourceConfig != nil {
+		configs[batchSourceConfigKey] = gsonJSON(sc.BatchSourceConfig.gson())
+		configs[batchSourceClassKey] = src.ClassName
+		src.ClassName = batchSourceExecutor
+	}
+	src.Configs = gsonJSON(configs)
+	if len(sc.Secrets) > 0 {
+		fd.SecretsMap = gsonJSON(sc.Secrets)
+	}
+	src.TypeClassName = ex.typeArg
+	fd.Source = src
+
+	sink := &pb.SinkSpec{
+		SchemaType:                   str(sc.SchemaType),
+		SerDeClassName:               str(sc.SerdeClassName),
+		Topic:                        str(sc.TopicName),
+		TypeClassName:                ex.typeArg,
+		ForwardSourceMessageProperty: true,
+	}
+	if sc.ProducerConfig != nil {
+		sink.ProducerSpec = sc.ProducerConfig.toSpec()
+	}
+	if sc.BatchBuilder != nil {
+		if sink.ProducerSpec == nil {
+			sink.ProducerSpec = &pb.ProducerSpec{}
+		}
+		sink.ProducerSpec.BatchBuilder = *sc.BatchBuilder
+	}
+	fd.Sink = sink
+	fd.Resources = resourcesSpec(sc.Resources)
+	fd.RuntimeFlags = str(sc.RuntimeFlags)
+	fd.ComponentType = pb.FunctionDetails_SOURCE
+	fd.CustomRuntimeOptions = str(sc.CustomRuntimeOptions)
+	if err := validateFunctionDetails(fd); err != nil {
+		return nil, err
+	}
+	return fd, nil
+}
+
+// sourceFromDetails is SourceConfigUtils.convertFromDetails.
+func sourceFromDetails(fd *pb.FunctionDetails) (*sourceConfig, error) {
+	sc := &sourceConfig{
+		Tenant:               ptr(fd.GetTenant()),
+		Namespace:            ptr(fd.GetNamespace()),
+		Name:                 ptr(fd.GetName()),
+		Parallelism:          ptr(fd.GetParallelism()),
+		ProcessingGuarantees: ptr(fd.GetProcessingGuarantees().String()),
+	}
+	src := fd.GetSource()
+	if src.GetClassName() != "" {
+		sc.ClassName = ptr(src.GetClassName())
+	}
+	if src.GetBuiltin() != "" {
+		sc.Archive = ptr("builtin://" + src.GetBuiltin())
+	}
+	if src.GetConfigs() != "" {
+		configs, err := jacksonConfigs(src.GetConfigs())
+		if err != nil {
+			return nil, invalid("Failed to read configs for source %s: %v", fqfnOf(fd.GetTenant(), fd.GetNamespace(), fd.GetName()), err)
+		}
+		if raw, ok := configs[batchSourceConfigKey].(string); ok {
+			var b batchSourceConfig
+			if _, err := decodeJackson([]byte(raw), batchSourceSchema, &b); err == nil {
+				b.DiscoveryTriggererConfig = typedAnyMap(b.DiscoveryTriggererConfig)
+				sc.BatchSourceConfig = &b
+				if cls, ok := configs[batchSourceClassKey]; ok {
+					if s, _ := cls.(string); s != "" {
+						sc.ClassName = ptr(s)
+					} else {
+						sc.ClassName = nil
+					}
+				}
+			}
+		}
+		delete(configs, batchSourceConfigKey)
+		delete(configs, batchSourceClassKey)
+		sc.Configs = configs
+	}
+	if fd.GetSecretsMap() != "" {
+		m, err := parseGsonMap(fd.GetSecretsMap())
+		if err != nil {
+			return nil, err
+		}
+		sc.Secrets = m
+	}
+	sink := fd.GetSink()
+	sc.TopicName = ptr(sink.GetTopic())
+	if sink.GetSchemaType() != "" {
+		sc.SchemaType = ptr(sink.GetSchemaType())
+	}
+	if sink.GetSerDeClassName() != "" {
+		sc.SerdeClassName = ptr(sink.GetSerDeClassName())
+	}
+	pc, err := producerFromSpec(sink.GetProducerSpec())
+	if err != nil {
+		return nil, err
+	}
+	sc.ProducerConfig = pc
+	if fd.GetLogTopic() != "" {
+		sc.LogTopic = ptr(fd.GetLogTopic())
+	}
+	sc.Resources = resourcesFromSpec(fd)
+	if fd.GetRuntimeFlags() != "" {
+		sc.RuntimeFlags = ptr(fd.GetRuntimeFlags())
+	}
+	if fd.GetCustomRuntimeOptions() != "" {
+		sc.CustomRuntimeOptions = ptr(fd.GetCustomRuntimeOptions())
+	}
+	return sc, nil
+}
+
+// clone is a deep enough copy for validateUpdate (Java clones through JSON).
+func (sc *sourceConfig) clone() *sourceConfig {
+	b, _ := json.Marshal(sc)
+	out := new(sourceConfig)
+	_ = json.Unmarshal(b, out)
+	out.Configs = typedAnyMap(out.Configs)
+	out.Secrets = typedAnyMap(out.Secrets)
+	return out
+}
+
+// validateSourceUpdate is SourceConfigUtils.validateUpdate.
+func validateSourceUpdate(existing, newConfig *sourceConfig) (*sourceConfig, error) {
+	merged := existing.clone()
+	switch {
+	case str(existing.Tenant) != str(newConfig.Tenant):
+		return nil, invalid("Tenants differ")
+	case str(existing.Namespace) != str(newConfig.Namespace):
+		return nil, invalid("Namespaces differ")
+	case str(existing.Name) != str(newConfig.Name):
+		return nil, invalid("Function Names differ")
+	}
+	if !isEmpty(newConfig.ClassName) {
+		merged.ClassName = newConfig.ClassName
+	}
+	if !isEmpty(newConfig.TopicName) {
+		merged.TopicName = newConfig.TopicName
+	}
+	if !isEmpty(newConfig.SerdeClassName) {
+		merged.SerdeClassName = newConfig.SerdeClassName
+	}
+	if !isEmpty(newConfig.SchemaType) {
+		merged.SchemaType = newConfig.SchemaType
+	}
+	if newConfig.Configs != nil {
+		merged.Configs = newConfig.Configs
+	}
+	if newConfig.Secrets != nil {
+		merged.Secrets = newConfig.Secrets
+	}
+	if !isEmpty(newConfig.LogTopic) {
+		merged.LogTopic = newConfig.LogTopic
+	}
+	if newConfig.ProcessingGuarantees != nil && !equalPtr(newConfig.ProcessingGuarantees, existing.ProcessingGuarantees) {
+		return nil, invalid("Processing Guarantees cannot be altered")
+	}
+	if newConfig.Parallelism != nil {
+		merged.Parallelism = newConfig.Parallelism
+	}
+	if newConfig.Resources != nil {
+		merged.Resources = mergeResources(existing.Resources, newConfig.Resources)
+	}
+	if !isEmpty(newConfig.Archive) {
+		merged.Archive = newConfig.Archive
+	}
+	if !isEmpty(newConfig.RuntimeFlags) {
+		merged.RuntimeFlags = newConfig.RuntimeFlags
+	}
+	if !isEmpty(newConfig.CustomRuntimeOptions) {
+		merged.CustomRuntimeOptions = newConfig.CustomRuntimeOptions
+	}
+	if (existing.BatchSourceConfig != nil) != (newConfig.BatchSourceConfig != nil) {
+		return nil, invalid("Sources cannot be update between regular sources and batchsource")
+	}
+	if newConfig.BatchSourceConfig != nil {
+		if str(existing.BatchSourceConfig.DiscoveryTriggererClassName) != str(newConfig.BatchSourceConfig.DiscoveryTriggererClassName) {
+			return nil, invalid("DiscoverTriggerer class cannot be updated for batchsources")
+		}
+		merged.BatchSourceConfig = newConfig.BatchSourceConfig
+	}
+	if newConfig.ProducerConfig != nil {
+		merged.ProducerConfig = newConfig.ProducerConfig
+	}
+	return merged, nil
+}
+
+// forResponse prepares the config for encoding.
+func (sc *sourceConfig) forResponse() *sourceConfig {
+	out := *sc
+	out.Configs = jacksonMap(sc.Configs)
+	out.Secrets = jacksonMap(sc.Secrets)
+	return &out
+}
+
+// --- sinks -------------------------------------------------------------------
+
+// inferMissingArguments is Utils.inferMissingArguments(SinkConfig).
+func (sc *sinkConfig) inferMissingArguments() {
+	if sc.Parallelism == nil {
+		sc.Parallelism = ptr(int32(1))
+	}
+}
+
+// extractedSink is ExtractedSinkDetails (no transform function).
+type extractedSink struct {
+	className string
+	typeArg   string
+}
+
+// collectAllInputTopics is SinkConfigUtils.collectAllInputTopics.
+func (sc *sinkConfig) collectAllInputTopics() []string {
+	var out []string
+	out = append(out, sc.Inputs...)
+	out = append(out, sortedKeys(sc.TopicToSerdeClassName)...)
+	if sc.TopicsPattern != nil {
+		out = append(out, *sc.TopicsPattern)
+	}
+	out = append(out, sortedKeys(sc.TopicToSchemaType)...)
+	out = append(out, sortedKeys(sc.InputSpecs)...)
+	return out
+}
+
+// validateFields are the checks of validateAndExtractDetails that need no
+// package, in Java's order up to the class lookup.
+func (sc *sinkConfig) validateFields() error {
+	switch {
+	case isEmpty(sc.Tenant):
+		return invalid("Sink tenant cannot be null")
+	case isEmpty(sc.Namespace):
+		return invalid("Sink namespace cannot be null")
+	case isEmpty(sc.Name):
+		return invalid("Sink name cannot be null")
+	}
+	inputs := sc.collectAllInputTopics()
+	if len(inputs) == 0 {
+		return invalid("Must specify at least one topic of input via topicToSerdeClassName, " +
+			"topicsPattern, topicToSchemaType or inputSpecs")
+	}
+	for _, t := range inputs {
+		if !validTopicName(t) {
+			return invalid("Input topic %s is invalid", t)
+		}
+	}
+	switch {
+	case !isEmpty(sc.LogTopic) && !validTopicName(*sc.LogTopic):
+		return invalid("LogTopic topic %s is invalid", *sc.LogTopic)
+	case sc.Parallelism != nil && *sc.Parallelism <= 0:
+		return invalid("Sink parallelism must be a positive number")
+	}
+	if err := validateResources(sc.Resources); err != nil {
+		return err
+	}
+	if sc.TimeoutMs != nil && *sc.TimeoutMs < 0 {
+		return invalid("Sink timeout must be a positive number")
+	}
+	return nil
+}
+
+// validateAndExtract is SinkConfigUtils.validateAndExtractDetails without a
+// transform function.
+func (sc *sinkConfig) validateAndExtract(pkgPath string) (extractedSink, error) {
+	var ex extractedSink
+	if err := sc.validateFields(); err != nil {
+		return ex, err
+	}
+	pkg, closer, err := openJavaPackage(pkgPath)
+	if err != nil {
+		return ex, invalid("%s", err.Error())
+	}
+	defer closer.Close()
+	def, _ := readConnectorDefinition(pkgPath)
+	class, err := connectorClass(sc.ClassName, pkg, "Sink", def.SinkClass)
+	if err != nil {
+		return ex, err
+	}
+	if pkg.lookup(class) == nil {
+		return ex, invalid("Sink class %s not found", class)
+	}
+	typeArg, err := pkg.connectorTypeArg(class, sinkInterface)
+	if err != nil {
+		return ex, invalid("%s", err.Error())
+	}
+	for _, cc := range sc.InputSpecs {
+		if !isEmpty(cc.SerdeClassName) && !isEmpty(cc.SchemaType) {
+			return ex, invalid("Only one of serdeClassName or schemaType should be set")
+		}
+	}
+	if isTrue(sc.RetainKeyOrdering) && str(sc.ProcessingGuarantees) == "EFFECTIVELY_ONCE" {
+		return ex, invalid("When effectively once processing guarantee is specified, retain Key ordering cannot be set")
+	}
+	if isTrue(sc.RetainKeyOrdering) && isTrue(sc.RetainOrdering) {
+		return ex, invalid("Only one of retain ordering or retain key ordering can be set")
+	}
+	return extractedSink{className: class, typeArg: typeArg}, nil
+}
+
+// convert is SinkConfigUtils.convert.
+func (sc *sinkConfig) convert(ex extractedSink) (*pb.FunctionDetails, error) {
+	fd := &pb.FunctionDetails{
+		Tenant:               str(sc.Tenant),
+		Namespace:            str(sc.Namespace),
+		Name:                 str(sc.Name),
+		LogTopic:             str(sc.LogTopic),
+		Runtime:              pb.FunctionDetails_JAVA,
+		Parallelism:          1,
+		ClassName:            identityFunctionClass,
+		ProcessingGuarantees: guarantee(sc.ProcessingGuarantees),
+	}
+	if sc.Parallelism != nil {
+		fd.Parallelism = *sc.Parallelism
+	}
+	src := &pb.SourceSpec{InputSpecs: map[string]*pb.ConsumerSpec{}}
+	for _, t := range sc.Inputs {
+		src.InputSpecs[t] = &pb.ConsumerSpec{}
+	}
+	if !isEmpty(sc.TopicsPattern) {
+		src.InputSpecs[*sc.TopicsPattern] = &pb.ConsumerSpec{IsRegexPattern: true}
+	}
+	for t, serde := range sc.TopicToSerdeClassName {
+		src.InputSpecs[t] = &pb.ConsumerSpec{SerdeClassName: serde}
+	}
+	for t, schema := range sc.TopicToSchemaType {
+		src.InputSpecs[t] = &pb.ConsumerSpec{SchemaType: schema}
+	}
+	for t, spec := range sc.InputSpecs {
+		cs := &pb.ConsumerSpec{IsRegexPattern: spec.RegexPattern, PoolMessages: spec.PoolMessages}
+		if !isBlank(spec.SchemaType) {
+			cs.SchemaType = *spec.SchemaType
+		} else if !isBlank(spec.SerdeClassName) {
+			cs.SerdeClassName = *spec.SerdeClassName
+		}
+		if spec.ReceiverQueueSize != nil {
+			cs.ReceiverQueueSize = &pb.ConsumerSpec_ReceiverQueueSize{Value: *spec.ReceiverQueueSize}
+		}
+		if spec.CryptoConfig != nil {
+			cs.CryptoSpec = spec.CryptoConfig.toSpec()
+		}
+		cs.ConsumerProperties = copyMap(spec.ConsumerProperties)
+		src.InputSpecs[t] = cs
+	}
+	src.TypeClassName = ex.typeArg
+	if !isBlank(sc.SourceSubscriptionName) {
+		src.SubscriptionName = *sc.SourceSubscriptionName
+	}
+	switch {
+	case isTrue(sc.RetainOrdering) || str(sc.ProcessingGuarantees) == "EFFECTIVELY_ONCE":
+		src.SubscriptionType = pb.SubscriptionType_FAILOVER
+	case isTrue(sc.RetainKeyOrdering):
+		src.SubscriptionType = pb.SubscriptionType_KEY_SHARED
+	default:
+		src.SubscriptionType = pb.SubscriptionType_SHARED
+	}
+	fd.AutoAck = sc.AutoAck == nil || *sc.AutoAck
+	if sc.TimeoutMs != nil {
+		src.TimeoutMs = uint64(*sc.TimeoutMs)
+	}
+	src.CleanupSubscription = sc.CleanupSubscription == nil || *sc.CleanupSubscription
+	if sc.NegativeAckRedeliveryDelayMs != nil && *sc.NegativeAckRedeliveryDelayMs > 0 {
+		src.NegativeAckRedeliveryDelayMs = uint64(*sc.NegativeAckRedeliveryDelayMs)
+	}
+	if str(sc.SourceSubscriptionPosition) == "Earliest" {
+		src.SubscriptionPosition = pb.SubscriptionPosition_EARLIEST
+	} else {
+		src.SubscriptionPosition = pb.SubscriptionPosition_LATEST
+	}
+	fd.Source = src
+	if sc.RetainKeyOrdering != nil {
+		fd.RetainKeyOrdering = *sc.RetainKeyOrdering
+	}
+	if sc.RetainOrdering != nil {
+		fd.RetainOrdering = *sc.RetainOrdering
+	}
+	if sc.MaxMessageRetries != nil && *sc.MaxMessageRetries > 0 {
+		fd.RetryDetails = &pb.RetryDetails{MaxMessageRetries: *sc.MaxMessageRetries}
+		if !isBlank(sc.DeadLetterTopic) {
+			fd.RetryDetails.DeadLetterTopic = *sc.DeadLetterTopic
+		}
+	}
+	sink := &pb.SinkSpec{ClassName: ex.className, TypeClassName: ex.typeArg}
+	if a := str(sc.Archive); strings.HasPrefix(a, "builtin://") {
+		sink.Builtin = strings.TrimPrefix(a, "builtin://")
+	}
+	if sc.Configs != nil {
+		sink.Configs = gsonJSON(sc.Configs)
+	}
+	if len(sc.Secrets) > 0 {
+		fd.SecretsMap = gsonJSON(sc.Secrets)
+	}
+	fd.Sink = sink
+	fd.Resources = resourcesSpec(sc.Resources)
+	if !isBlank(sc.RuntimeFlags) {
+		fd.RuntimeFlags = *sc.RuntimeFlags
+	}
+	fd.ComponentType = pb.FunctionDetails_SINK
+	fd.CustomRuntimeOptions = str(sc.CustomRuntimeOptions)
+	if err := validateFunctionDetails(fd); err != nil {
+		return nil, err
+	}
+	return fd, nil
+}
+
+// sinkFromDetails is SinkConfigUtils.convertFromDetails.
+func sinkFromDetails(fd *pb.FunctionDetails) (*sinkConfig, error) {
+	sc := &sinkConfig{
+		Tenant:      ptr(fd.GetTenant()),
+		Namespace:   ptr(fd.GetNamespace()),
+		Name:        ptr(fd.GetName()),
+		Parallelism: ptr(fd.GetParallelism()),
+		InputSpecs:  map[string]*consumerConfig{},
+		Inputs:      []string{},
+	}
+	src := fd.GetSource()
+	topics := make([]string, 0, len(src.GetInputSpecs()))
+	for t := range src.GetInputSpecs() {
+		topics = append(topics, t)
+	}
+	sort.Strings(topics)
+	for _, t := range topics {
+		spec := src.GetInputSpecs()[t]
+		cc := &consumerConfig{SchemaProperties: map[string]string{}, ConsumerProperties: map[string]string{}}
+		if spec.GetSerdeClassName() != "" {
+			cc.SerdeClassName = ptr(spec.GetSerdeClassName())
+		}
+		if spec.GetSchemaType() != "" {
+			cc.SchemaType = ptr(spec.GetSchemaType())
+		}
+		if spec.GetReceiverQueueSize() != nil {
+			cc.ReceiverQueueSize = ptr(spec.GetReceiverQueueSize().GetValue())
+		}
+		if spec.GetCryptoSpec() != nil {
+			c, err := cryptoFromSpec(spec.GetCryptoSpec())
+			if err != nil {
+				return nil, err
+			}
+			cc.CryptoConfig = c
+		}
+		cc.RegexPattern = spec.GetIsRegexPattern()
+		for k, v := range spec.GetConsumerProperties() {
+			cc.ConsumerProperties[k] = v
+		}
+		cc.PoolMessages = spec.GetPoolMessages()
+		sc.InputSpecs[t] = cc
+		sc.Inputs = append(sc.Inputs, t)
+	}
+	if src.GetSubscriptionName() != "" {
+		sc.SourceSubscriptionName = ptr(src.GetSubscriptionName())
+	}
+	switch src.GetSubscriptionType() {
+	case pb.SubscriptionType_FAILOVER:
+		sc.RetainOrdering, sc.RetainKeyOrdering = ptr(true), ptr(false)
+	case pb.SubscriptionType_KEY_SHARED:
+		sc.RetainOrdering, sc.RetainKeyOrdering = ptr(false), ptr(true)
+	default:
+		sc.RetainOrdering, sc.RetainKeyOrdering = ptr(false), ptr(false)
+	}
+	if fd.GetLogTopic() != "" {
+		sc.LogTopic = ptr(fd.GetLogTopic())
+	}
+	sc.ProcessingGuarantees = ptr(fd.GetProcessingGuarantees().String())
+	sc.AutoAck = ptr(fd.GetAutoAck())
+	sc.CleanupSubscription = ptr(src.GetCleanupSubscription())
+	if src.GetSubscriptionPosition() == pb.SubscriptionPosition_EARLIEST {
+		sc.SourceSubscriptionPosition = ptr("Earliest")
+	} else {
+		sc.SourceSubscriptionPosition = ptr("Latest")
+	}
+	if src.GetTimeoutMs() != 0 {
+		sc.TimeoutMs = ptr(int64(src.GetTimeoutMs()))
+	}
+	if src.GetNegativeAckRedeliveryDelayMs() > 0 {
+		sc.NegativeAckRedeliveryDelayMs = ptr(int64(src.GetNegativeAckRedeliveryDelayMs()))
+	}
+	sink := fd.GetSink()
+	if sink.GetClassName() != "" {
+		sc.ClassName = ptr(sink.GetClassName())
+	}
+	if sink.GetBuiltin() != "" {
+		sc.Archive = ptr("builtin://" + sink.GetBuiltin())
+	}
+	if sink.GetConfigs() != "" {
+		configs, err := jacksonConfigs(sink.GetConfigs())
+		if err != nil {
+			return nil, invalid("Failed to read configs for sink %s: %v", fqfnOf(fd.GetTenant(), fd.GetNamespace(), fd.GetName()), err)
+		}
+		sc.Configs = configs
+	}
+	if fd.GetSecretsMap() != "" {
+		m, err := parseGsonMap(fd.GetSecretsMap())
+		if err != nil {
+			return nil, err
+		}
+		sc.Secrets = m
+	}
+	sc.Resources = resourcesFromSpec(fd)
+	if strings.TrimSpace(fd.GetRuntimeFlags()) != "" {
+		sc.RuntimeFlags = ptr(fd.GetRuntimeFlags())
+	}
+	if fd.GetCustomRuntimeOptions() != "" {
+		sc.CustomRuntimeOptions = ptr(fd.GetCustomRuntimeOptions())
+	}
+	if rd := fd.GetRetryDetails(); rd != nil {
+		sc.MaxMessageRetries = ptr(rd.GetMaxMessageRetries())
+		if strings.TrimSpace(rd.GetDeadLetterTopic()) != "" {
+			sc.DeadLetterTopic = ptr(rd.GetDeadLetterTopic())
+		}
+	}
+	if fd.GetBuiltin() != "" {
+		sc.TransformFunction = ptr("builtin://" + fd.GetBuiltin())
+	}
+	if fd.GetClassName() != identityFunctionClass {
+		sc.TransformFunctionClassName = ptr(fd.GetClassName())
+	}
+	if fd.GetUserConfig() != "" {
+		sc.TransformFunctionConfig = ptr(fd.GetUserConfig())
+	}
+	return sc, nil
+}
+
+func (sc *sinkConfig) clone() *sinkConfig {
+	b, _ := json.Marshal(sc)
+	out := new(sinkConfig)
+	_ = json.Unmarshal(b, out)
+	out.Configs = typedAnyMap(out.Configs)
+	out.Secrets = typedAnyMap(out.Secrets)
+	return out
+}
+
+// builtConsumerConfig is ConsumerConfig.builder()...build(): its property
+// maps start empty.
+func builtConsumerConfig(regex bool) *consumerConfig {
+	return &consumerConfig{SchemaProperties: map[string]string{}, ConsumerProperties: map[string]string{}, RegexPattern: regex}
+}
+
+// validateSinkUpdate is SinkConfigUtils.validateUpdate.
+func validateSinkUpdate(existing, newConfig *sinkConfig) (*sinkConfig, error) {
+	merged := existing.clone()
+	switch {
+	case str(existing.Tenant) != str(newConfig.Tenant):
+		return nil, invalid("Tenants differ")
+	case str(existing.Namespace) != str(newConfig.Namespace):
+		return nil, invalid("Namespaces differ")
+	case str(existing.Name) != str(newConfig.Name):
+		return nil, invalid("Sink Names differ")
+	}
+	if !isEmpty(newConfig.ClassName) {
+		merged.ClassName = newConfig.ClassName
+	}
+	if !isEmpty(newConfig.SourceSubscriptionName) && str(newConfig.SourceSubscriptionName) != str(existing.SourceSubscriptionName) {
+		return nil, invalid("Subscription Name cannot be altered")
+	}
+	newSpecs := map[string]*consumerConfig{}
+	for k, v := range newConfig.InputSpecs {
+		newSpecs[k] = v
+	}
+	if merged.InputSpecs == nil {
+		merged.InputSpecs = map[string]*consumerConfig{}
+	}
+	if !isEmpty(newConfig.LogTopic) {
+		merged.LogTopic = newConfig.LogTopic
+	}
+	for _, t := range newConfig.Inputs {
+		if _, ok := newSpecs[t]; !ok {
+			newSpecs[t] = builtConsumerConfig(false)
+		}
+	}
+	if !isEmpty(newConfig.TopicsPattern) {
+		newSpecs[*newConfig.TopicsPattern] = builtConsumerConfig(true)
+	}
+	for t, serde := range newConfig.TopicToSerdeClassName {
+		cc := builtConsumerConfig(false)
+		cc.SerdeClassName = ptr(serde)
+		newSpecs[t] = cc
+	}
+	for t, schema := range newConfig.TopicToSchemaType {
+		cc := builtConsumerConfig(false)
+		cc.SchemaType = ptr(schema)
+		newSpecs[t] = cc
+	}
+	for _, t := range sortedKeys(newSpecs) {
+		cur, ok := existing.InputSpecs[t]
+		if !ok {
+			return nil, invalid("Input Topics cannot be altered")
+		}
+		if newSpecs[t].RegexPattern != cur.RegexPattern {
+			return nil, invalid("isRegexPattern for input topic %s cannot be altered", t)
+		}
+		merged.InputSpecs[t] = newSpecs[t]
+	}
+	if newConfig.ProcessingGuarantees != nil && !equalPtr(newConfig.ProcessingGuarantees, existing.ProcessingGuarantees) {
+		return nil, invalid("Processing Guarantees cannot be altered")
+	}
+	if newConfig.Configs != nil {
+		merged.Configs = newConfig.Configs
+	}
+	if newConfig.Secrets != nil {
+		merged.Secrets = newConfig.Secrets
+	}
+	if newConfig.Parallelism != nil {
+		merged.Parallelism = newConfig.Parallelism
+	}
+	if newConfig.RetainOrdering != nil && !equalPtr(newConfig.RetainOrdering, existing.RetainOrdering) {
+		return nil, invalid("Retain Ordering cannot be altered")
+	}
+	if newConfig.RetainKeyOrdering != nil && !equalPtr(newConfig.RetainKeyOrdering, existing.RetainKeyOrdering) {
+		return nil, invalid("Retain Key Ordering cannot be altered")
+	}
+	if newConfig.AutoAck != nil && !equalPtr(newConfig.AutoAck, existing.AutoAck) {
+		return nil, invalid("AutoAck cannot be altered")
+	}
+	if newConfig.Resources != nil {
+		merged.Resources = mergeResources(existing.Resources, newConfig.Resources)
+	}
+	if newConfig.TimeoutMs != nil {
+		merged.TimeoutMs = newConfig.TimeoutMs
+	}
+	if newConfig.CleanupSubscription != nil {
+		merged.CleanupSubscription = newConfig.CleanupSubscription
+	}
+	if !isEmpty(newConfig.Archive) {
+		merged.Archive = newConfig.Archive
+	}
+	if !isEmpty(newConfig.RuntimeFlags) {
+		merged.RuntimeFlags = newConfig.RuntimeFlags
+	}
+	if !isEmpty(newConfig.CustomRuntimeOptions) {
+		merged.CustomRuntimeOptions = newConfig.CustomRuntimeOptions
+	}
+	if newConfig.TransformFunction != nil {
+		merged.TransformFunction = newConfig.TransformFunction
+	}
+	if newConfig.TransformFunctionClassName != nil {
+		merged.TransformFunctionClassName = newConfig.TransformFunctionClassName
+	}
+	if newConfig.TransformFunctionConfig != nil {
+		merged.TransformFunctionConfig = newConfig.TransformFunctionConfig
+	}
+	if newConfig.SourceSubscriptionPosition != nil {
+		merged.SourceSubscriptionPosition = newConfig.SourceSubscriptionPosition
+	}
+	return merged, nil
+}
+
+// forResponse prepares the config for encoding.
+func (sc *sinkConfig) forResponse() *sinkConfig {
+	out := *sc
+	out.Configs = jacksonMap(sc.Configs)
+	out.Secrets = jacksonMap(sc.Secrets)
+	return &out
+}

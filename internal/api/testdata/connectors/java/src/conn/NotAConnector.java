@@ -1,0 +1,4 @@
+package conn;
+
+/** Implements neither Source nor Sink. */
+public class NotAConnector {}
