@@ -64,7 +64,9 @@ type StatusError struct {
 	Code bkpb.StatusCode
 }
 
-func (e *StatusError) Error() string { return fmt.Sprintf("%s: stream storage answered %s", e.Op, e.Code) }
+func (e *StatusError) Error() string {
+	return fmt.Sprintf("%s: stream storage answered %s", e.Op, e.Code)
+}
 
 // Value is one stored record.
 type Value struct {
