@@ -68,6 +68,7 @@ type Server struct {
 	log       *slog.Logger
 	mux       *http.ServeMux
 	functions FunctionsBackend
+	state     StateStore
 }
 
 // Option adds an optional part of the API to New's Server.
