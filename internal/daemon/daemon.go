@@ -110,7 +110,13 @@ func (d *Daemon) Run(ctx context.Context) error {
 		return err
 	}
 	d.guard = g0
-	handler := api.New(d, g0, d.metrics.registry, d.log.With("component", "api"), api.WithFunctions(functions{d}))
+	stateOpts, closeState, err := d.stateOptions()
+	if err != nil {
+		closeAll(listeners)
+		return err
+	}
+	defer closeState()
+	handler := api.New(d, g0, d.metrics.registry, d.log.With("component", "api"), append([]api.Option{api.WithFunctions(functions{d})}, stateOpts...)...)
 
 	// Work stops when ctx ends or any component fails.
 	g, gctx := errgroup.WithContext(ctx)
