@@ -269,6 +269,16 @@ func (c *Client) DeleteTable(ctx context.Context, tenant, namespace, function st
 	return nil
 }
 
+// TableExists tells whether the state table of tenant/namespace/function
+// exists, without creating it.
+func (c *Client) TableExists(ctx context.Context, tenant, namespace, function string) (bool, error) {
+	_, err := c.getStream(ctx, StateNamespace(tenant, namespace), function)
+	if errors.Is(err, ErrTableNotFound) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
 // stream returns the id of the state table of tenant/namespace/function,
 // creating its namespace and the table when they do not exist (Java's
 // BKStateStoreProviderImpl.createStateTable).

@@ -139,8 +139,14 @@ func TestClientAgainstStreamStorage(t *testing.T) {
 		t.Fatalf("second client Get(count) = %+v, %v", n2, err)
 	}
 
+	if ok, err := c.TableExists(ctx, tenant, ns, fn); !ok || err != nil {
+		t.Fatalf("TableExists before DeleteTable = %v, %v", ok, err)
+	}
 	if err := c.DeleteTable(ctx, tenant, ns, fn); err != nil {
 		t.Fatalf("DeleteTable: %v", err)
+	}
+	if ok, err := c.TableExists(ctx, tenant, ns, fn); ok || err != nil {
+		t.Fatalf("TableExists after DeleteTable = %v, %v", ok, err)
 	}
 	if err := c.DeleteTable(ctx, tenant, ns, fn); !errors.Is(err, ErrTableNotFound) {
 		t.Fatalf("DeleteTable twice: %v, want ErrTableNotFound", err)
