@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	"google.golang.org/protobuf/proto"
@@ -126,18 +125,19 @@ func oneofName(m *descriptorpb.DescriptorProto, f *descriptorpb.FieldDescriptorP
 
 // The gRPC paths are what the server dispatches on.
 func TestMethodPaths(t *testing.T) {
-	for _, p := range []string{
-		RootRangeService_GetStream_FullMethodName,
-		RootRangeService_CreateStream_FullMethodName,
-		RootRangeService_CreateNamespace_FullMethodName,
-		RootRangeService_DeleteStream_FullMethodName,
-		TableService_Range_FullMethodName,
-		TableService_Put_FullMethodName,
-		TableService_Delete_FullMethodName,
-		TableService_Increment_FullMethodName,
-	} {
-		if !strings.HasPrefix(p, "/bookkeeper.proto.storage.RootRangeService/") && !strings.HasPrefix(p, "/bookkeeper.proto.kv.rpc.TableService/") {
-			t.Errorf("unexpected gRPC path %s", p)
+	tests := []struct{ got, want string }{
+		{RootRangeService_GetStream_FullMethodName, "/bookkeeper.proto.storage.RootRangeService/GetStream"},
+		{RootRangeService_CreateStream_FullMethodName, "/bookkeeper.proto.storage.RootRangeService/CreateStream"},
+		{RootRangeService_DeleteStream_FullMethodName, "/bookkeeper.proto.storage.RootRangeService/DeleteStream"},
+		{RootRangeService_CreateNamespace_FullMethodName, "/bookkeeper.proto.storage.RootRangeService/CreateNamespace"},
+		{TableService_Range_FullMethodName, "/bookkeeper.proto.kv.rpc.TableService/Range"},
+		{TableService_Put_FullMethodName, "/bookkeeper.proto.kv.rpc.TableService/Put"},
+		{TableService_Delete_FullMethodName, "/bookkeeper.proto.kv.rpc.TableService/Delete"},
+		{TableService_Increment_FullMethodName, "/bookkeeper.proto.kv.rpc.TableService/Increment"},
+	}
+	for _, tc := range tests {
+		if tc.got != tc.want {
+			t.Errorf("gRPC path %s, want %s", tc.got, tc.want)
 		}
 	}
 }
