@@ -28,7 +28,6 @@ import (
 	"log/slog"
 	"net/url"
 	"strings"
-	"sync"
 	"time"
 
 	"google.golang.org/grpc"
@@ -127,9 +126,6 @@ type Client struct {
 	root  bkpb.RootRangeServiceClient
 	table bkpb.TableServiceClient
 	log   *slog.Logger
-
-	mu      sync.Mutex
-	streams map[string]int64 // "<namespace>/<table>" -> stream id
 }
 
 // Dial prepares a client of the stream storage at serviceURL (bk://host:port).
@@ -144,11 +140,10 @@ func Dial(serviceURL string, log *slog.Logger) (*Client, error) {
 		return nil, fmt.Errorf("state storage client for %s: %w", serviceURL, err)
 	}
 	return &Client{
-		conn:    conn,
-		root:    bkpb.NewRootRangeServiceClient(conn),
-		table:   bkpb.NewTableServiceClient(conn),
-		log:     log,
-		streams: map[string]int64{},
+		conn:  conn,
+		root:  bkpb.NewRootRangeServiceClient(conn),
+		table: bkpb.NewTableServiceClient(conn),
+		log:   log,
 	}, nil
 }
 
@@ -252,9 +247,6 @@ func (c *Client) Delete(ctx context.Context, tenant, namespace, function, key st
 func (c *Client) DeleteTable(ctx context.Context, tenant, namespace, function string) error {
 	ns := StateNamespace(tenant, namespace)
 	op := "delete table " + ns + "/" + function
-	c.mu.Lock()
-	delete(c.streams, ns+"/"+function)
-	c.mu.Unlock()
 	var resp *bkpb.DeleteStreamResponse
 	err := c.retry(ctx, op, func(ctx context.Context) (err error) {
 		resp, err = c.root.DeleteStream(rootCall(ctx), &bkpb.DeleteStreamRequest{NsName: ns, Name: function})
@@ -281,16 +273,12 @@ func (c *Client) TableExists(ctx context.Context, tenant, namespace, function st
 
 // stream returns the id of the state table of tenant/namespace/function,
 // creating its namespace and the table when they do not exist (Java's
-// BKStateStoreProviderImpl.createStateTable).
+// BKStateStoreProviderImpl.createStateTable). Like Java's worker it looks
+// the table up on every request rather than caching the id, so a table
+// deleted and created again (function deleted and created again, maybe
+// through another worker) is found.
 func (c *Client) stream(ctx context.Context, tenant, namespace, function string) (int64, error) {
 	ns := StateNamespace(tenant, namespace)
-	name := ns + "/" + function
-	c.mu.Lock()
-	id, ok := c.streams[name]
-	c.mu.Unlock()
-	if ok {
-		return id, nil
-	}
 	props, err := c.getStream(ctx, ns, function)
 	if errors.Is(err, ErrTableNotFound) {
 		props, err = c.createTable(ctx, ns, function)
@@ -298,9 +286,6 @@ func (c *Client) stream(ctx context.Context, tenant, namespace, function string)
 	if err != nil {
 		return 0, err
 	}
-	c.mu.Lock()
-	c.streams[name] = props.GetStreamId()
-	c.mu.Unlock()
 	return props.GetStreamId(), nil
 }
 
@@ -334,8 +319,13 @@ func (c *Client) createTable(ctx context.Context, ns, table string) (*bkpb.Strea
 	if err != nil {
 		return nil, err
 	}
+	// Like Java, go on to create the table whatever the answer: stream
+	// storage 4.17 answers INTERNAL_SERVER_ERROR, not NAMESPACE_EXISTS, for a
+	// namespace that exists.
+	var nsErr error
 	if code := nsResp.GetCode(); code != bkpb.StatusCode_SUCCESS && code != bkpb.StatusCode_NAMESPACE_EXISTS {
-		return nil, codeError(nsOp, code)
+		nsErr = codeError(nsOp, code)
+		c.log.Debug("creating the state namespace failed; creating the table anyway", "namespace", ns, "err", nsErr)
 	}
 	op := "create table " + ns + "/" + table
 	var resp *bkpb.CreateStreamResponse
@@ -353,7 +343,7 @@ func (c *Client) createTable(ctx context.Context, ns, table string) (*bkpb.Strea
 	case bkpb.StatusCode_STREAM_EXISTS: // an instance created it meanwhile
 		return c.getStream(ctx, ns, table)
 	default:
-		return nil, codeError(op, code)
+		return nil, errors.Join(codeError(op, code), nsErr)
 	}
 }
 

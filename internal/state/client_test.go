@@ -151,4 +151,16 @@ func TestClientAgainstStreamStorage(t *testing.T) {
 	if err := c.DeleteTable(ctx, tenant, ns, fn); !errors.Is(err, ErrTableNotFound) {
 		t.Fatalf("DeleteTable twice: %v, want ErrTableNotFound", err)
 	}
+
+	// A function created again under the same name gets a new, empty table;
+	// a client that used the old one finds the new one.
+	if err := c.Put(ctx, tenant, ns, fn, "greeting", []byte("reborn")); err != nil {
+		t.Fatalf("Put into the new table: %v", err)
+	}
+	if v, err := c2.Get(ctx, tenant, ns, fn, "greeting"); err != nil || string(v.Bytes) != "reborn" {
+		t.Fatalf("second client Get(greeting) from the new table = %+v, %v", v, err)
+	}
+	if _, err := c2.Get(ctx, tenant, ns, fn, "count"); !errors.Is(err, ErrKeyNotFound) {
+		t.Fatalf("second client Get(count) from the new table: %v, want ErrKeyNotFound", err)
+	}
 }
