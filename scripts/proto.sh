@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Regenerates the Go code in internal/pb from internal/pb/proto/*.proto.
+# Regenerates the Go code in internal/pb from internal/pb/proto/*.proto, and in
+# internal/state/bkpb from internal/state/bkpb/proto/bookkeeper/*.proto.
 #
-#   scripts/proto.sh           regenerate internal/pb/*.pb.go (what `make proto` runs)
+#   scripts/proto.sh           regenerate internal/pb/*.pb.go and internal/state/bkpb/*.pb.go
+#                              (what `make proto` runs)
 #   scripts/proto.sh --check   regenerate into a scratch dir and fail if the
 #                              committed files differ
 #
@@ -26,9 +28,12 @@ PROTOBUF_JAVA_SHA256=c834d8c9b251f401c3c776b4ac51874e5195e9f2b317a26d6e49f4096de
 DEPENDENCY_PLUGIN=org.apache.maven.plugins:maven-dependency-plugin:3.8.1
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-PB_DIR="$ROOT/internal/pb"
-PROTO_DIR="$PB_DIR/proto"
-PROTO_FILES=(Function.proto InstanceCommunication.proto Request.proto)
+# Each generated package: its directory under $ROOT, then its .proto files
+# relative to <dir>/proto (the files' registered paths).
+PACKAGES=(
+  "internal/pb Function.proto InstanceCommunication.proto Request.proto"
+  "internal/state/bkpb bookkeeper/stream.proto bookkeeper/storage.proto bookkeeper/kv.proto bookkeeper/kv_rpc.proto"
+)
 CACHE_DIR="${PFW_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/pulsar-functions-worker}/protoc/$PROTOC_VERSION"
 
 check=false
@@ -117,30 +122,44 @@ gen_go_grpc=$(go tool -n protoc-gen-go-grpc)
 
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
-(
-  cd "$PROTO_DIR"
-  "$protoc" -I . -I "$include" \
-    --plugin=protoc-gen-go="$gen_go" --plugin=protoc-gen-go-grpc="$gen_go_grpc" \
-    --go_out="$out" --go_opt=paths=source_relative \
-    --go-grpc_out="$out" --go-grpc_opt=paths=source_relative \
-    "${PROTO_FILES[@]}"
-)
+status=0
+for pkg in "${PACKAGES[@]}"; do
+  read -r -a words <<<"$pkg"
+  rel=${words[0]}
+  files=("${words[@]:1}")
+  PB_DIR="$ROOT/$rel"
+  gen="$out/$rel"
+  mkdir -p "$gen"
+  (
+    cd "$PB_DIR/proto"
+    "$protoc" -I . -I "$include" \
+      --plugin=protoc-gen-go="$gen_go" --plugin=protoc-gen-go-grpc="$gen_go_grpc" \
+      --go_out="$gen" --go_opt=paths=source_relative \
+      --go-grpc_out="$gen" --go-grpc_opt=paths=source_relative \
+      "${files[@]}"
+  )
+  # Files in a proto subdirectory (bookkeeper/x.proto) land in the package
+  # directory itself.
+  find "$gen" -mindepth 2 -name '*.go' -exec mv -t "$gen" {} +
 
+  if $check; then
+    for f in "$gen"/*.go; do
+      cmp -s "$f" "$PB_DIR/$(basename "$f")" || { echo "proto.sh: $rel/$(basename "$f") is out of date" >&2; status=1; }
+    done
+    for f in "$PB_DIR"/*.pb.go; do
+      [[ -e $f ]] || continue
+      [[ -e $gen/$(basename "$f") ]] || { echo "proto.sh: $rel/$(basename "$f") is stale" >&2; status=1; }
+    done
+    continue
+  fi
+
+  rm -f "$PB_DIR"/*.pb.go
+  cp "$gen"/*.go "$PB_DIR"/
+  generated=()
+  for f in "$gen"/*.go; do generated+=("$(basename "$f")"); done
+  echo "proto.sh: regenerated $rel: ${generated[*]}"
+done
 if $check; then
-  status=0
-  for f in "$out"/*.go; do
-    cmp -s "$f" "$PB_DIR/$(basename "$f")" || { echo "proto.sh: internal/pb/$(basename "$f") is out of date" >&2; status=1; }
-  done
-  for f in "$PB_DIR"/*.pb.go; do
-    [[ -e $f ]] || continue
-    [[ -e $out/$(basename "$f") ]] || { echo "proto.sh: internal/pb/$(basename "$f") is stale" >&2; status=1; }
-  done
   [[ $status == 0 ]] && echo "proto.sh: generated code is up to date"
   exit $status
 fi
-
-rm -f "$PB_DIR"/*.pb.go
-cp "$out"/*.go "$PB_DIR"/
-generated=()
-for f in "$out"/*.go; do generated+=("$(basename "$f")"); done
-echo "proto.sh: regenerated ${generated[*]}"

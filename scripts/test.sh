@@ -4,9 +4,10 @@
 #   scripts/test.sh                       go test -count=1 -timeout 40m ./...
 #   scripts/test.sh -run TestX ./test/... go test -count=1 -timeout 40m -run TestX ./test/...
 #
-# Builds bin/pulsar-functions-worker, starts a standalone (scripts/pulsar.sh up), runs go test with
-# PULSAR_HOME, PULSAR_SERVICE_URL, PULSAR_WEB_SERVICE_URL and PFW_PYTHON in the environment (and
-# whatever else the caller set, e.g. CI=true or PFW_PULSAR_STREAM_STORAGE=1), and always stops the
+# Builds bin/pulsar-functions-worker, starts a standalone with BookKeeper stream storage for
+# function state (scripts/pulsar.sh up with PFW_PULSAR_STREAM_STORAGE=1 unless the caller set it),
+# runs go test with PULSAR_HOME, PULSAR_SERVICE_URL, PULSAR_WEB_SERVICE_URL, PULSAR_STATE_STORAGE_URL
+# and PFW_PYTHON in the environment (and whatever else the caller set, e.g. CI=true), and always stops the
 # standalone on exit, also on failure or Ctrl-C. Arguments replace the default package list; as go
 # test's flags are last-one-wins, `-timeout`/`-count` given here override the defaults too.
 # Without arguments (the whole suite) it then runs the systemd guest tests, test/systemd/run.sh,
@@ -37,10 +38,14 @@ trap 'exit 143' TERM
 pfw_log "building bin/pulsar-functions-worker"
 "${MAKE:-make}" --no-print-directory build
 
+# Function state tests need stream storage; PFW_PULSAR_STREAM_STORAGE=0 runs without it (those tests
+# then skip, or fail under CI=true).
+export PFW_PULSAR_STREAM_STORAGE=${PFW_PULSAR_STREAM_STORAGE:-1}
+
 # Not `eval "$(...)"` directly: that would hide a failing `up` behind eval's own status 0.
 exports=$("$PFW_REPO_ROOT/scripts/pulsar.sh" up)
 eval "$exports"
-pfw_log "Pulsar: $PULSAR_SERVICE_URL, $PULSAR_WEB_SERVICE_URL (PULSAR_HOME=$PULSAR_HOME)"
+pfw_log "Pulsar: $PULSAR_SERVICE_URL, $PULSAR_WEB_SERVICE_URL, state: ${PULSAR_STATE_STORAGE_URL:-none} (PULSAR_HOME=$PULSAR_HOME)"
 
 if (($# == 0)); then
 	set -- ./...

@@ -69,6 +69,7 @@ type Server struct {
 	mux        *http.ServeMux
 	functions  FunctionsBackend
 	connectors ConnectorsBackend
+	state      StateStore
 }
 
 // Option adds an optional part of the API to New's Server.

@@ -171,7 +171,8 @@ func (s *Server) functionRoutes() {
 	s.mux.Handle("GET "+base+"/{tenant}/{namespace}/{name}", s.authenticated(s.fnHandler(s.getFunction)))
 	s.mux.Handle("GET "+base+"/{tenant}/{namespace}", s.authenticated(s.fnHandler(s.listFunctions)))
 	s.mux.Handle("GET "+base+"/{tenant}/{namespace}/{name}/status", s.authenticated(s.fnHandler(s.functionStatus)))
-	s.mux.Handle("GET "+base+"/{tenant}/{namespace}/{name}/{instanceId}/status", s.authenticated(s.fnHandler(s.functionInstanceStatus)))
+	s.mux.Handle("GET "+base+"/{tenant}/{namespace}/{name}/{a}/{b}", s.authenticated(s.fnHandler(s.functionSubresource)))
+	s.mux.Handle("POST "+base+"/{tenant}/{namespace}/{name}/state/{key}", s.authenticated(s.fnHandler(s.putState)))
 	s.mux.Handle("PUT "+base+"/leader/{tenant}/{namespace}/{name}", s.authenticated(s.fnHandler(s.functionLeaderUpdate)))
 }
 
@@ -826,6 +827,7 @@ func (s *Server) deleteFunction(w http.ResponseWriter, r *http.Request) error {
 		return submitError(err, true)
 	}
 	s.dropPackage(r.Context(), existing.GetPackageLocation())
+	s.dropState(t, ns, name)
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }

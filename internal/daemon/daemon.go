@@ -115,8 +115,15 @@ func (d *Daemon) Run(ctx context.Context) error {
 		return err
 	}
 	d.guard = g0
-	handler := api.New(d, g0, d.metricsGatherer(), d.log.With("component", "api"), api.WithFunctions(functions{d}),
-		api.WithWorkerOps(workerOps{d}), api.WithWorkerStats(newWorkerStats(d)), api.WithConnectors(connectors{d}))
+	stateOpts, closeState, err := d.stateOptions()
+	if err != nil {
+		closeAll(listeners)
+		return err
+	}
+	defer closeState()
+	opts := append([]api.Option{api.WithFunctions(functions{d}), api.WithWorkerOps(workerOps{d}),
+		api.WithWorkerStats(newWorkerStats(d)), api.WithConnectors(connectors{d})}, stateOpts...)
+	handler := api.New(d, g0, d.metricsGatherer(), d.log.With("component", "api"), opts...)
 
 	d.prepareRuntime(ctx)
 

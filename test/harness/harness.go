@@ -27,6 +27,9 @@ type Pulsar struct {
 	Home          string // PULSAR_HOME, the unpacked distribution
 	ServiceURL    string // pulsar://...
 	WebServiceURL string // http://...
+	// StateStorageURL is the standalone's stream storage for function state
+	// (PULSAR_STATE_STORAGE_URL, bk://...); "" when it runs without.
+	StateStorageURL string
 }
 
 // RequirePulsar returns the shared standalone. Without one the test is
@@ -35,9 +38,10 @@ type Pulsar struct {
 func RequirePulsar(t testing.TB) Pulsar {
 	t.Helper()
 	p := Pulsar{
-		Home:          os.Getenv("PULSAR_HOME"),
-		ServiceURL:    os.Getenv("PULSAR_SERVICE_URL"),
-		WebServiceURL: os.Getenv("PULSAR_WEB_SERVICE_URL"),
+		Home:            os.Getenv("PULSAR_HOME"),
+		ServiceURL:      os.Getenv("PULSAR_SERVICE_URL"),
+		WebServiceURL:   os.Getenv("PULSAR_WEB_SERVICE_URL"),
+		StateStorageURL: os.Getenv("PULSAR_STATE_STORAGE_URL"),
 	}
 	if p.ServiceURL == "" || p.WebServiceURL == "" {
 		unavailable(t, "no Pulsar standalone: PULSAR_SERVICE_URL/PULSAR_WEB_SERVICE_URL unset (run `make test`, or `eval \"$(make -s pulsar-up)\"` first)")
@@ -48,6 +52,16 @@ func RequirePulsar(t testing.TB) Pulsar {
 	}
 	resp.Body.Close()
 	return p
+}
+
+// RequireStateStorage returns the standalone's stream storage URL; without
+// one the test is skipped locally and fails under CI=true.
+func (p Pulsar) RequireStateStorage(t testing.TB) string {
+	t.Helper()
+	if p.StateStorageURL == "" {
+		unavailable(t, "no stream storage for function state: PULSAR_STATE_STORAGE_URL unset (`make test` starts the standalone with PFW_PULSAR_STREAM_STORAGE=1)")
+	}
+	return p.StateStorageURL
 }
 
 func unavailable(t testing.TB, why string) {

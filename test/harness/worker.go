@@ -31,7 +31,8 @@ type Worker struct {
 
 // WorkerConfig writes a functions_worker.yml for one test worker: the
 // shipped etc/pulsar/functions_worker.yml with its own workerId and port, the
-// shared standalone, and the given overrides.
+// shared standalone (with its stream storage as stateStorageServiceUrl when
+// it has one), and the given overrides (a nil value leaves a key unset).
 func WorkerConfig(t testing.TB, p Pulsar, id string, port int, overrides map[string]any) string {
 	t.Helper()
 	cfg := map[string]any{}
@@ -57,6 +58,9 @@ func WorkerConfig(t testing.TB, p Pulsar, id string, port int, overrides map[str
 		"logLevel":                      "debug",
 	} {
 		cfg[k] = v
+	}
+	if p.StateStorageURL != "" {
+		cfg["stateStorageServiceUrl"] = p.StateStorageURL
 	}
 	for k, v := range overrides {
 		cfg[k] = v
