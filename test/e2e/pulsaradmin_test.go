@@ -372,3 +372,299 @@ func sameFile(t *testing.T, got, want string) {
 		t.Fatalf("%s: %d bytes differ from %s (%d bytes)", got, len(g), want, len(w))
 	}
 }
+
+// TestPulsaradminSourcesAndSinks drives every call of pulsaradmin's Sources
+// and Sinks APIs against two of our workers with the data-generator
+// connector: built in (builtin://) and uploaded (the NAR file itself).
+func TestPulsaradminSourcesAndSinks(t *testing.T) {
+	p := harness.RequirePulsar(t)
+	dir := harness.ConnectorsDir(t)
+	nar := filepath.Join(dir, "pulsar-io-data-generator-4.0.8.nar")
+	ws := startCluster(t, p, 2, map[string]any{"connectorsDirectory": dir})
+	expectMembers(t, ws, 30*time.Second)
+	src := pulsaradminClient(t, ws[0]).Sources()
+	snk := pulsaradminClient(t, ws[1]).Sinks()
+
+	source, sink := harness.UniqueName("padm-src"), harness.UniqueName("padm-snk")
+	topic := "persistent://public/default/" + source + "-out"
+	sc := &utils.SourceConfig{Tenant: "public", Namespace: "default", Name: source, TopicName: topic,
+		Parallelism: 1, Configs: map[string]interface{}{"sleepBetweenMessages": 100}}
+	kc := &utils.SinkConfig{Tenant: "public", Namespace: "default", Name: sink, Inputs: []string{topic},
+		Parallelism: 1, AutoAck: true}
+
+	t.Run("GetBuiltInSources", func(t *testing.T) {
+		list, err := src.GetBuiltInSources()
+		if err != nil || !slices.ContainsFunc(list, func(c *utils.ConnectorDefinition) bool { return c.Name == "data-generator" }) {
+			t.Fatalf("GetBuiltInSources = %v, %v", list, err)
+		}
+	})
+	t.Run("GetBuiltInSinks", func(t *testing.T) {
+		list, err := snk.GetBuiltInSinks()
+		if err != nil || !slices.ContainsFunc(list, func(c *utils.ConnectorDefinition) bool { return c.Name == "data-generator" }) {
+			t.Fatalf("GetBuiltInSinks = %v, %v", list, err)
+		}
+	})
+	t.Run("ReloadBuiltInSources", func(t *testing.T) {
+		if err := src.ReloadBuiltInSources(); err != nil {
+			t.Fatal(err)
+		}
+	})
+	t.Run("ReloadBuiltInSinks", func(t *testing.T) {
+		if err := snk.ReloadBuiltInSinks(); err != nil {
+			t.Fatal(err)
+		}
+	})
+
+	t.Run("CreateSourceWithURL", func(t *testing.T) {
+		if err := src.CreateSourceWithURL(sc, "builtin://data-generator"); err != nil {
+			t.Fatal(err)
+		}
+	})
+	t.Run("CreateSink", func(t *testing.T) {
+		if err := snk.CreateSink(kc, nar); err != nil {
+			t.Fatal(err)
+		}
+	})
+	sourceRunning := func(want int) func() error {
+		return func() error {
+			st, err := src.GetSourceStatus("public", "default", source)
+			if err != nil {
+				return err
+			}
+			if st.NumRunning != want {
+				return fmt.Errorf("%d running, want %d", st.NumRunning, want)
+			}
+			return nil
+		}
+	}
+	sinkRunning := func(want int) func() error {
+		return func() error {
+			st, err := snk.GetSinkStatus("public", "default", sink)
+			if err != nil {
+				return err
+			}
+			if st.NumRunning != want {
+				return fmt.Errorf("%d running, want %d", st.NumRunning, want)
+			}
+			return nil
+		}
+	}
+	harness.Eventually(t, 5*time.Minute, "source and sink running", func() error {
+		if err := sourceRunning(1)(); err != nil {
+			return err
+		}
+		return sinkRunning(1)()
+	})
+
+	t.Run("GetSourceStatusWithID", func(t *testing.T) {
+		harness.Eventually(t, 2*time.Minute, "source writes", func() error {
+			st, err := src.GetSourceStatusWithID("public", "default", source, 0)
+			if err != nil {
+				return err
+			}
+			if !st.Running || st.NumWritten == 0 {
+				return fmt.Errorf("source instance 0: %+v", st)
+			}
+			return nil
+		})
+	})
+	t.Run("GetSinkStatusWithID", func(t *testing.T) {
+		harness.Eventually(t, 2*time.Minute, "sink reads and writes", func() error {
+			st, err := snk.GetSinkStatusWithID("public", "default", sink, 0)
+			if err != nil {
+				return err
+			}
+			if !st.Running || st.NumReadFromPulsar == 0 || st.NumWrittenToSink == 0 {
+				return fmt.Errorf("sink instance 0: %+v", st)
+			}
+			return nil
+		})
+	})
+	t.Run("ListSources and ListSinks", func(t *testing.T) {
+		ls, err := src.ListSources("public", "default")
+		if err != nil || !slices.Contains(ls, source) || slices.Contains(ls, sink) {
+			t.Fatalf("ListSources = %v, %v", ls, err)
+		}
+		lk, err := snk.ListSinks("public", "default")
+		if err != nil || !slices.Contains(lk, sink) || slices.Contains(lk, source) {
+			t.Fatalf("ListSinks = %v, %v", lk, err)
+		}
+	})
+	t.Run("GetSource and GetSink", func(t *testing.T) {
+		gs, err := src.GetSource("public", "default", source)
+		if err != nil || gs.TopicName != topic || gs.Archive != "builtin://data-generator" || fmt.Sprint(gs.Configs) != "map[sleepBetweenMessages:100]" {
+			t.Fatalf("GetSource = %+v, %v", gs, err)
+		}
+		gk, err := snk.GetSink("public", "default", sink)
+		if err != nil || !slices.Equal(gk.Inputs, []string{topic}) || gk.Name != sink {
+			t.Fatalf("GetSink = %+v, %v", gk, err)
+		}
+	})
+
+	for _, op := range []struct {
+		name       string
+		stop, strt func() error
+	}{
+		{"StopSourceWithID/StartSourceWithID",
+			func() error { return src.StopSourceWithID("public", "default", source, 0) },
+			func() error { return src.StartSourceWithID("public", "default", source, 0) }},
+		{"StopSource/StartSource",
+			func() error { return src.StopSource("public", "default", source) },
+			func() error { return src.StartSource("public", "default", source) }},
+	} {
+		t.Run(op.name, func(t *testing.T) {
+			if err := op.stop(); err != nil {
+				t.Fatal(err)
+			}
+			harness.Eventually(t, time.Minute, "source stopped", sourceRunning(0))
+			if err := op.strt(); err != nil {
+				t.Fatal(err)
+			}
+			harness.Eventually(t, 3*time.Minute, "source running again", sourceRunning(1))
+		})
+	}
+	for _, op := range []struct {
+		name       string
+		stop, strt func() error
+	}{
+		{"StopSinkWithID/StartSinkWithID",
+			func() error { return snk.StopSinkWithID("public", "default", sink, 0) },
+			func() error { return snk.StartSinkWithID("public", "default", sink, 0) }},
+		{"StopSink/StartSink",
+			func() error { return snk.StopSink("public", "default", sink) },
+			func() error { return snk.StartSink("public", "default", sink) }},
+	} {
+		t.Run(op.name, func(t *testing.T) {
+			if err := op.stop(); err != nil {
+				t.Fatal(err)
+			}
+			harness.Eventually(t, time.Minute, "sink stopped", sinkRunning(0))
+			if err := op.strt(); err != nil {
+				t.Fatal(err)
+			}
+			harness.Eventually(t, 3*time.Minute, "sink running again", sinkRunning(1))
+		})
+	}
+	t.Run("RestartSource/RestartSourceWithID", func(t *testing.T) {
+		if err := src.RestartSourceWithID("public", "default", source, 0); err != nil {
+			t.Fatal(err)
+		}
+		if err := src.RestartSource("public", "default", source); err != nil {
+			t.Fatal(err)
+		}
+		harness.Eventually(t, 3*time.Minute, "source running after restarts", sourceRunning(1))
+	})
+	t.Run("RestartSink/RestartSinkWithID", func(t *testing.T) {
+		if err := snk.RestartSinkWithID("public", "default", sink, 0); err != nil {
+			t.Fatal(err)
+		}
+		if err := snk.RestartSink("public", "default", sink); err != nil {
+			t.Fatal(err)
+		}
+		harness.Eventually(t, 3*time.Minute, "sink running after restarts", sinkRunning(1))
+	})
+
+	t.Run("UpdateSourceWithURL", func(t *testing.T) {
+		upd := *sc
+		upd.Configs = map[string]interface{}{"sleepBetweenMessages": 200}
+		if err := src.UpdateSourceWithURL(&upd, "builtin://data-generator", &utils.UpdateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		gs, err := src.GetSource("public", "default", source)
+		if err != nil || fmt.Sprint(gs.Configs) != "map[sleepBetweenMessages:200]" {
+			t.Fatalf("after update: %+v, %v", gs.Configs, err)
+		}
+	})
+	t.Run("UpdateSource", func(t *testing.T) {
+		upd := *sc
+		upd.Configs = map[string]interface{}{"sleepBetweenMessages": 300}
+		if err := src.UpdateSource(&upd, nar, &utils.UpdateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		gs, err := src.GetSource("public", "default", source)
+		if err != nil || fmt.Sprint(gs.Configs) != "map[sleepBetweenMessages:300]" {
+			t.Fatalf("after update: %+v, %v", gs.Configs, err)
+		}
+	})
+	t.Run("UpdateSinkWithURL", func(t *testing.T) {
+		upd := *kc
+		upd.Configs = map[string]interface{}{"k": "v1"}
+		if err := snk.UpdateSinkWithURL(&upd, "builtin://data-generator", &utils.UpdateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		gk, err := snk.GetSink("public", "default", sink)
+		if err != nil || fmt.Sprint(gk.Configs) != "map[k:v1]" {
+			t.Fatalf("after update: %+v, %v", gk.Configs, err)
+		}
+	})
+	t.Run("UpdateSink", func(t *testing.T) {
+		upd := *kc
+		upd.Configs = map[string]interface{}{"k": "v2"}
+		if err := snk.UpdateSink(&upd, nar, &utils.UpdateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		gk, err := snk.GetSink("public", "default", sink)
+		if err != nil || fmt.Sprint(gk.Configs) != "map[k:v2]" {
+			t.Fatalf("after update: %+v, %v", gk.Configs, err)
+		}
+	})
+	other := harness.UniqueName("padm-src2")
+	t.Run("CreateSource (uploaded NAR) and CreateSinkWithURL", func(t *testing.T) {
+		sc2 := *sc
+		sc2.Name, sc2.TopicName = other, topic+"-2"
+		if err := src.CreateSource(&sc2, nar); err != nil {
+			t.Fatal(err)
+		}
+		kc2 := *kc
+		kc2.Name, kc2.Inputs = other, []string{topic + "-2"}
+		if err := snk.CreateSinkWithURL(&kc2, "builtin://data-generator"); err != nil {
+			t.Fatal(err)
+		}
+	})
+
+	t.Run("DeleteSource and DeleteSink", func(t *testing.T) {
+		for _, n := range []string{source, other} {
+			if err := src.DeleteSource("public", "default", n); err != nil {
+				t.Fatalf("DeleteSource %s: %v", n, err)
+			}
+		}
+		for _, n := range []string{sink, other} {
+			if err := snk.DeleteSink("public", "default", n); err != nil {
+				t.Fatalf("DeleteSink %s: %v", n, err)
+			}
+		}
+		ls, _ := src.ListSources("public", "default")
+		lk, _ := snk.ListSinks("public", "default")
+		if slices.Contains(ls, source) || slices.Contains(ls, other) || slices.Contains(lk, sink) || slices.Contains(lk, other) {
+			t.Fatalf("after delete: sources %v, sinks %v", ls, lk)
+		}
+	})
+}
+
+// TestPulsaradminFunctionState is pulsaradmin's PutFunctionState and
+// GetFunctionState against our worker and the standalone's stream storage.
+func TestPulsaradminFunctionState(t *testing.T) {
+	p := harness.RequirePulsar(t)
+	p.RequireStateStorage(t)
+	bin := buildGoFunction(t)
+	ws := startCluster(t, p, 1, nil)
+	expectMembers(t, ws, 30*time.Second)
+	a := pulsaradminClient(t, ws[0]).Functions()
+	name := harness.UniqueName("padm-state")
+	fc := &utils.FunctionConfig{Tenant: "public", Namespace: "default", Name: name, Runtime: "GO",
+		Inputs: []string{"persistent://public/default/" + name + "-in"}, Parallelism: 1}
+	if err := a.CreateFunc(fc, bin); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = a.DeleteFunction("public", "default", name) })
+	if err := a.PutFunctionState("public", "default", name, utils.FunctionState{Key: "greeting", StringValue: "hello"}); err != nil {
+		t.Fatalf("PutFunctionState: %v", err)
+	}
+	got, err := a.GetFunctionState("public", "default", name, "greeting")
+	if err != nil || got.Key != "greeting" || got.StringValue != "hello" {
+		t.Fatalf("GetFunctionState = %+v, %v; want greeting=hello", got, err)
+	}
+	if _, err := a.GetFunctionState("public", "default", name, "missing"); err == nil || !strings.Contains(err.Error(), "404") {
+		t.Fatalf("GetFunctionState of a missing key: %v, want a 404", err)
+	}
+}
