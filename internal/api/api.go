@@ -68,6 +68,7 @@ type Server struct {
 	log       *slog.Logger
 	mux       *http.ServeMux
 	functions FunctionsBackend
+	lifecycle LifecycleBackend
 }
 
 // Option adds an optional part of the API to New's Server.
@@ -95,6 +96,7 @@ func (s *Server) routes() {
 	}
 	if s.functions != nil {
 		s.functionRoutes()
+		s.lifecycleRoutes()
 	}
 	s.mux.Handle("GET /initialized", s.rootAuth(http.HandlerFunc(s.getInitialized)))
 	s.mux.Handle("GET /version", s.rootAuth(http.HandlerFunc(s.getVersion)))

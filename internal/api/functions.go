@@ -171,7 +171,6 @@ func (s *Server) functionRoutes() {
 	s.mux.Handle("GET "+base+"/{tenant}/{namespace}/{name}", s.authenticated(s.fnHandler(s.getFunction)))
 	s.mux.Handle("GET "+base+"/{tenant}/{namespace}", s.authenticated(s.fnHandler(s.listFunctions)))
 	s.mux.Handle("GET "+base+"/{tenant}/{namespace}/{name}/status", s.authenticated(s.fnHandler(s.functionStatus)))
-	s.mux.Handle("GET "+base+"/{tenant}/{namespace}/{name}/{instanceId}/status", s.authenticated(s.fnHandler(s.functionInstanceStatus)))
 	s.mux.Handle("PUT "+base+"/leader/{tenant}/{namespace}/{name}", s.authenticated(s.fnHandler(s.functionLeaderUpdate)))
 }
 
