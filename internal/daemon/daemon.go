@@ -110,7 +110,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 		return err
 	}
 	d.guard = g0
-	handler := api.New(d, g0, d.metrics.registry, d.log.With("component", "api"), api.WithFunctions(functions{d}))
+	handler := api.New(d, g0, d.metrics.registry, d.log.With("component", "api"), api.WithFunctions(functions{d}), api.WithLifecycle(lifecycle{d}))
 
 	// Work stops when ctx ends or any component fails.
 	g, gctx := errgroup.WithContext(ctx)
