@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"time"
 
 	"github.com/apache/pulsar-client-go/pulsar"
@@ -35,6 +36,13 @@ const (
 type lifecycle struct{ d *Daemon }
 
 var _ api.LifecycleBackend = lifecycle{}
+
+// The API checks sources and sinks requests with their own actions when the
+// guard has these (it has them from auth.Authz).
+var _ interface {
+	AllowSourceOps(ctx context.Context, role string, r *http.Request, tenant, namespace string) (bool, error)
+	AllowSinkOps(ctx context.Context, role string, r *http.Request, tenant, namespace string) (bool, error)
+} = guard{}
 
 func (l lifecycle) LocalInstanceMetrics(ctx context.Context, fqfn string, instanceID int) (*pb.MetricsData, error) {
 	m, err := l.d.runtime.Metrics(ctx, fqfn, instanceID)

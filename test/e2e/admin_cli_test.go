@@ -74,7 +74,10 @@ type statsData struct {
 // worker-to-worker calls are exercised too.
 func TestAdminCLI(t *testing.T) {
 	p := harness.RequirePulsar(t)
-	ws := startCluster(t, p, 2, map[string]any{"instanceLivenessCheckFreqMs": 5000})
+	// Java instances stop themselves after three missed health checks; a
+	// long interval keeps them alive on a loaded machine (the worker still
+	// probes every second until an instance first answers).
+	ws := startCluster(t, p, 2, map[string]any{"instanceLivenessCheckFreqMs": 30000})
 	leader := expectMembers(t, ws, 30*time.Second)
 	_, others := find(ws, leader.WorkerID)
 	nonLeader := others[0]
