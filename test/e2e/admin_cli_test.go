@@ -200,7 +200,7 @@ func TestAdminCLI(t *testing.T) {
 	}
 	waitFor := func(what string, want map[int]bool, procs int) {
 		t.Helper()
-		harness.Eventually(t, 3*time.Minute, what, func() error {
+		harness.Eventually(t, 5*time.Minute, what, func() error {
 			got, pids := running(), instancePIDs(name)
 			if !maps.Equal(got, want) || len(pids) != procs {
 				return fmt.Errorf("running %v, processes %v", got, pids)
@@ -240,7 +240,7 @@ func TestAdminCLI(t *testing.T) {
 		before := instancePIDs(name)
 		// One instance, asked of the worker that does not run it: 307.
 		admin(notOwner(1), withID("restart", "--instance-id", "1")...)
-		harness.Eventually(t, 3*time.Minute, "instance 1 restarted", func() error {
+		harness.Eventually(t, 5*time.Minute, "instance 1 restarted", func() error {
 			now := instancePIDs(name)
 			if now[1] == 0 || now[1] == before[1] || !running()[1] {
 				return fmt.Errorf("pids before %v, now %v", before, now)
@@ -253,7 +253,7 @@ func TestAdminCLI(t *testing.T) {
 		// The whole function: local instances here, the other worker's through it.
 		before = instancePIDs(name)
 		admin(ws[0], withID("restart")...)
-		harness.Eventually(t, 3*time.Minute, "both instances restarted", func() error {
+		harness.Eventually(t, 5*time.Minute, "both instances restarted", func() error {
 			now, r := instancePIDs(name), running()
 			for i := range 2 {
 				if now[i] == 0 || now[i] == before[i] || !r[i] {
