@@ -120,10 +120,8 @@ func lifecycleKinds() []componentKind {
 // kinds, and the combined {a}/{b} route.
 func (s *Server) lifecycleRoutes() {
 	for _, k := range lifecycleKinds() {
-		k := k
 		item := k.base + "/{tenant}/{namespace}/{name}"
 		for _, action := range []string{"restart", "stop", "start"} {
-			action := action
 			s.mux.Handle("POST "+item+"/"+action, s.authenticated(s.fnHandler(func(w http.ResponseWriter, r *http.Request) error {
 				return s.componentAction(w, r, k, action, nil)
 			})))
