@@ -70,6 +70,7 @@ type Server struct {
 	functions  FunctionsBackend
 	connectors ConnectorsBackend
 	state      StateStore
+	lifecycle  LifecycleBackend
 }
 
 // Option adds an optional part of the API to New's Server.
@@ -97,6 +98,7 @@ func (s *Server) routes() {
 	}
 	if s.functions != nil {
 		s.functionRoutes()
+		s.lifecycleRoutes()
 	}
 	if s.functions != nil && s.connectors != nil {
 		s.connectorRoutes()

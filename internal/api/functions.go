@@ -171,8 +171,6 @@ func (s *Server) functionRoutes() {
 	s.mux.Handle("GET "+base+"/{tenant}/{namespace}/{name}", s.authenticated(s.fnHandler(s.getFunction)))
 	s.mux.Handle("GET "+base+"/{tenant}/{namespace}", s.authenticated(s.fnHandler(s.listFunctions)))
 	s.mux.Handle("GET "+base+"/{tenant}/{namespace}/{name}/status", s.authenticated(s.fnHandler(s.functionStatus)))
-	s.mux.Handle("GET "+base+"/{tenant}/{namespace}/{name}/{a}/{b}", s.authenticated(s.fnHandler(s.functionSubresource)))
-	s.mux.Handle("POST "+base+"/{tenant}/{namespace}/{name}/state/{key}", s.authenticated(s.fnHandler(s.putState)))
 	s.mux.Handle("PUT "+base+"/leader/{tenant}/{namespace}/{name}", s.authenticated(s.fnHandler(s.functionLeaderUpdate)))
 }
 

@@ -268,18 +268,3 @@ func (s *Server) dropState(t, ns, name string) {
 	}()
 }
 
-// functionSubresource serves GET .../{name}/{a}/{b}: {instanceId}/status (F7)
-// or state/{key} (F23). Go's router cannot hold both patterns; JAX-RS
-// prefers the one with more literal characters, so .../state/status is F7.
-func (s *Server) functionSubresource(w http.ResponseWriter, r *http.Request) error {
-	a, b := r.PathValue("a"), r.PathValue("b")
-	switch {
-	case b == "status":
-		r.SetPathValue("instanceId", a)
-		return s.functionInstanceStatus(w, r)
-	case a == "state":
-		r.SetPathValue("key", b)
-		return s.queryState(w, r)
-	}
-	return fail(http.StatusNotFound, "HTTP 404 Not Found")
-}

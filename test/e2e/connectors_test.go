@@ -47,7 +47,7 @@ func admin(t *testing.T, p harness.Pulsar, w *harness.Worker, args ...string) st
 }
 
 // jsonOf parses the JSON value in pulsar-admin's output (after any log lines).
-func jsonOf(out string, v any) error {
+func decodeJSON(out string, v any) error {
 	i := strings.IndexAny(out, "[{")
 	if i < 0 {
 		return fmt.Errorf("no JSON in %q", out)
@@ -65,7 +65,7 @@ func waitConnector(t *testing.T, p harness.Pulsar, w *harness.Worker, kind, name
 		if err != nil {
 			return fmt.Errorf("%s status: %v: %s", kind, err, out)
 		}
-		if err := jsonOf(out, &st); err != nil {
+		if err := decodeJSON(out, &st); err != nil {
 			return err
 		}
 		if st.NumInstances != n || st.NumRunning != n {
@@ -138,18 +138,18 @@ func TestConnectorsEndToEnd(t *testing.T) {
 		readSome(t, p, out, 5)
 
 		var names []string
-		if err := jsonOf(admin(t, p, w, "sources", "list", "--tenant", "public", "--namespace", "default"), &names); err != nil {
+		if err := decodeJSON(admin(t, p, w, "sources", "list", "--tenant", "public", "--namespace", "default"), &names); err != nil {
 			t.Fatal(err)
 		}
 		if !slices.Equal(names, []string{source}) {
 			t.Errorf("sources list = %v, want [%s]", names, source)
 		}
 		var sinkNames []string
-		if err := jsonOf(admin(t, p, w, "sinks", "list", "--tenant", "public", "--namespace", "default")+"[]", &sinkNames); err == nil && len(sinkNames) != 0 {
+		if err := decodeJSON(admin(t, p, w, "sinks", "list", "--tenant", "public", "--namespace", "default")+"[]", &sinkNames); err == nil && len(sinkNames) != 0 {
 			t.Errorf("sinks list = %v, want none", sinkNames)
 		}
 		var cfg map[string]any
-		if err := jsonOf(admin(t, p, w, "sources", "get", "--tenant", "public", "--namespace", "default", "--name", source), &cfg); err != nil {
+		if err := decodeJSON(admin(t, p, w, "sources", "get", "--tenant", "public", "--namespace", "default", "--name", source), &cfg); err != nil {
 			t.Fatal(err)
 		}
 		for k, v := range map[string]any{
@@ -168,7 +168,7 @@ func TestConnectorsEndToEnd(t *testing.T) {
 		// Update: the new config is stored and the instance runs again.
 		admin(t, p, w, "sources", "update", "--tenant", "public", "--namespace", "default", "--name", source,
 			"--source-config", `{"sleepBetweenMessages":"80"}`)
-		if err := jsonOf(admin(t, p, w, "sources", "get", "--tenant", "public", "--namespace", "default", "--name", source), &cfg); err != nil {
+		if err := decodeJSON(admin(t, p, w, "sources", "get", "--tenant", "public", "--namespace", "default", "--name", source), &cfg); err != nil {
 			t.Fatal(err)
 		}
 		if c, _ := cfg["configs"].(map[string]any); fmt.Sprint(c) != "map[sleepBetweenMessages:80]" {
@@ -195,7 +195,7 @@ func TestConnectorsEndToEnd(t *testing.T) {
 				return nil
 			})
 			var cfg map[string]any
-			if err := jsonOf(admin(t, p, w, "sinks", "get", "--tenant", "public", "--namespace", "default", "--name", sink), &cfg); err != nil {
+			if err := decodeJSON(admin(t, p, w, "sinks", "get", "--tenant", "public", "--namespace", "default", "--name", sink), &cfg); err != nil {
 				t.Fatal(err)
 			}
 			if fmt.Sprint(cfg["inputs"]) != "["+out+"]" || cfg["className"] != "org.apache.pulsar.io.datagenerator.DataGeneratorPrintSink" {
