@@ -267,4 +267,3 @@ func (s *Server) dropState(t, ns, name string) {
 		s.log.Info("deleted state table", "tenant", t, "namespace", ns, "function", name)
 	}()
 }
-
