@@ -130,8 +130,11 @@ type InstanceAuth struct {
 
 // OptionsFromConfig maps functions_worker.yml to Options the way the Java
 // worker's ProcessRuntimeFactory does, with pulsarHome standing in for the JVM
-// properties bin/pulsar sets. Relative directories are taken relative to
-// pulsarHome, the Java worker's working directory.
+// properties bin/pulsar sets. Relative locations of distribution files
+// (instance jar and main file, extra dependencies) are taken relative to
+// pulsarHome; relative working directories (logDirectory, downloadDirectory,
+// narExtractionDirectory) relative to the worker's working directory, as the
+// Java worker resolves them (under systemd: /var/lib/pulsar-functions-worker).
 //
 //	functionRuntimeFactoryConfigs.javaInstanceJarLocation      -> JavaInstanceJar (else <home>/instances/java-instance.jar)
 //	functionRuntimeFactoryConfigs.pythonInstanceLocation       -> PythonInstanceFile (else <home>/instances/python-instance/python_instance_main.py)
@@ -157,15 +160,25 @@ func OptionsFromConfig(cfg *config.Config, pulsarHome string) Options {
 		}
 		return filepath.Join(home, p)
 	}
+	// Instances run in pulsarHome: hand them absolute paths.
+	cwdAbs := func(p string) string {
+		if p == "" || filepath.IsAbs(p) {
+			return p
+		}
+		if a, err := filepath.Abs(p); err == nil {
+			return a
+		}
+		return p
+	}
 	pr, _ := cfg.ProcessRuntime() // zero when another runtime is configured: distribution defaults
 	o := Options{
 		PulsarHome:                     home,
 		JavaInstanceJar:                abs(pr.JavaInstanceJarLocation),
 		PythonInstanceFile:             abs(pr.PythonInstanceLocation),
 		ExtraDependenciesDir:           abs(pr.ExtraFunctionDependenciesDir),
-		LogDir:                         abs(pr.LogDirectory),
-		DownloadDir:                    abs(cfg.DownloadDirectory),
-		NarExtractionDir:               abs(cfg.NarExtractionDirectory),
+		LogDir:                         cwdAbs(pr.LogDirectory),
+		DownloadDir:                    cwdAbs(cfg.DownloadDirectory),
+		NarExtractionDir:               cwdAbs(cfg.NarExtractionDirectory),
 		PulsarServiceURL:               cfg.PulsarServiceUrl,
 		PulsarWebServiceURL:            cfg.PulsarWebServiceUrl,
 		ClusterName:                    cfg.PulsarFunctionsCluster,

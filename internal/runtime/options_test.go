@@ -32,6 +32,10 @@ func TestOptionsFromConfig(t *testing.T) {
 	cfg.BrokerClientAuthenticationPlugin = "org.apache.pulsar.client.impl.auth.AuthenticationToken"
 	cfg.BrokerClientAuthenticationParameters = "token:x"
 
+	// Relative working directories resolve in the worker's working
+	// directory (the unit's WorkingDirectory=), not in the distribution.
+	wd := t.TempDir()
+	t.Chdir(wd)
 	o := OptionsFromConfig(cfg, home)
 	o.Logger = nil
 	want := Options{
@@ -44,8 +48,8 @@ func TestOptionsFromConfig(t *testing.T) {
 		ExtraDependenciesDir:    home + "/instances/deps",
 		JavaLogConfigFile:       home + "/conf/functions_log4j2.xml",
 		PythonLogConfigFile:     home + "/conf/functions-logging/logging_config.ini",
-		LogDir:                  home + "/logs",
-		DownloadDir:             home + "/download/pulsar_functions",
+		LogDir:                  wd + "/logs",
+		DownloadDir:             wd + "/download/pulsar_functions",
 		NarExtractionDir:        "/var/tmp",
 		PulsarServiceURL:        "pulsar://localhost:6650",
 		PulsarWebServiceURL:     "http://localhost:8080",
@@ -62,7 +66,7 @@ func TestOptionsFromConfig(t *testing.T) {
 	if !reflect.DeepEqual(o, want) {
 		t.Errorf("OptionsFromConfig =\n%+v\nwant\n%+v", o, want)
 	}
-	if got := o.instanceLogDir(); got != home+"/logs/functions" {
+	if got := o.instanceLogDir(); got != wd+"/logs/functions" {
 		t.Errorf("instance log dir %s", got)
 	}
 	if o.expectedHealthCheckSeconds() != 30 {
