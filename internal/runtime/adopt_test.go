@@ -183,3 +183,17 @@ func newEnvWith(t *testing.T, o Options, l *fakeLauncher) *testEnv {
 	m, stop := startManager(t, o, l, f)
 	return &testEnv{m: m, launch: l, fetch: f, cancel: stop}
 }
+
+// An appliance without the Pulsar distribution (Go functions only) still
+// starts instances: they run in the worker's directory instead.
+func TestInstancesRunWithoutPulsarHome(t *testing.T) {
+	l := &fakeLauncher{serve: true}
+	o := testOptions(t)
+	o.PulsarHome = filepath.Join(t.TempDir(), "no-such-dir")
+	e := newEnvWith(t, o, l)
+	e.m.Apply([]*pb.Assignment{assignment("public", "default", "a", 0, pb.FunctionDetails_JAVA, 1)})
+	e.waitState(t, "public/default/a:0", StateRunning)
+	if dir := l.starts()[0].spec.Dir; dir != "" {
+		t.Fatalf("instance directory %q, want the worker's (\"\")", dir)
+	}
+}

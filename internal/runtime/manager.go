@@ -605,7 +605,7 @@ func (m *Manager) start(ctx context.Context, in *instance, log *slog.Logger) (Pr
 		InstanceID: int(in.id),
 		Argv:       cmd.argv,
 		Env:        cmd.env,
-		Dir:        m.opts.PulsarHome,
+		Dir:        m.instanceDir(),
 		OutputFile: filepath.Join(logDir, d.GetName()+"-"+strconv.Itoa(int(in.id))+".out"),
 		Resources:  Resources{CPU: res.GetCpu(), RAMBytes: res.GetRam(), DiskBytes: res.GetDisk()},
 	}
@@ -807,4 +807,14 @@ func (m *Manager) cleanup(in *instance, log *slog.Logger) {
 			break
 		}
 	}
+}
+
+// instanceDir is the instances' working directory: the Pulsar distribution,
+// as for the Java worker's instances, when it is there (an appliance that
+// runs only Go functions may have none); else the worker's own.
+func (m *Manager) instanceDir() string {
+	if st, err := os.Stat(m.opts.PulsarHome); err == nil && st.IsDir() {
+		return m.opts.PulsarHome
+	}
+	return ""
 }
