@@ -19,6 +19,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -163,11 +164,19 @@ func cmdInstanceExec(args []string, stderr io.Writer) int {
 	fs := flag.NewFlagSet("instance-exec", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	id := fs.String("identifier", "pulsar-function", "journal identifier")
+	var fields fieldList
+	fs.Var(&fields, "field", "KEY=value journal field for every line (repeatable)")
 	if err := fs.Parse(args); err != nil || fs.NArg() == 0 {
-		fmt.Fprintln(stderr, "usage: pulsar-functions-worker instance-exec --identifier NAME -- COMMAND [ARGS...]")
+		fmt.Fprintln(stderr, "usage: pulsar-functions-worker instance-exec --identifier NAME [--field KEY=value]... -- COMMAND [ARGS...]")
 		return exitUsage
 	}
-	err := systemd.ExecInstance(*id, fs.Args())
+	err := systemd.ExecInstance(*id, fields, fs.Args())
 	fmt.Fprintln(stderr, err)
 	return 127
 }
+
+// fieldList collects repeated --field flags.
+type fieldList []string
+
+func (f *fieldList) String() string     { return strings.Join(*f, ",") }
+func (f *fieldList) Set(v string) error { *f = append(*f, v); return nil }

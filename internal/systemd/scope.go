@@ -101,7 +101,7 @@ func escapeUnit(s string) string {
 
 // Start starts the trampoline (stopped at a pipe), moves it into a new scope,
 // then lets it go: it connects its output to the journal from inside the scope
-// (so journald attributes it, with the scope's LogExtraFields) and execs the
+// (so journald attributes it to the scope) and runs the
 // instance.
 func (l *ScopeLauncher) Start(ctx context.Context, spec runtime.ProcessSpec) (runtime.Process, error) {
 	if len(spec.Argv) == 0 {
@@ -113,7 +113,11 @@ func (l *ScopeLauncher) Start(ctx context.Context, spec runtime.ProcessSpec) (ru
 		return nil, fmt.Errorf("start %s: %w", unit, err)
 	}
 	defer syncW.Close()
-	args := append([]string{"instance-exec", "--identifier", strings.TrimSuffix(unit, ".scope"), "--"}, spec.Argv...)
+	args := []string{"instance-exec", "--identifier", strings.TrimSuffix(unit, ".scope")}
+	for _, f := range journalFields(spec) {
+		args = append(args, "--field", f)
+	}
+	args = append(append(args, "--"), spec.Argv...)
 	cmd := exec.Command(l.opts.Self, args...)
 	cmd.Env = append(os.Environ(), spec.Env...)
 	cmd.Dir = spec.Dir
@@ -151,13 +155,6 @@ func (l *ScopeLauncher) startScope(ctx context.Context, unit string, spec runtim
 		sddbus.PropPids(uint32(pid)),
 		// CollectMode stays "inactive": a scope that failed (an OOM kill)
 		// is kept until finish has read its Result, then reset.
-		{Name: "LogExtraFields", Value: godbus.MakeVariant([][]byte{
-			[]byte("PULSAR_FUNCTION=" + fqfn),
-			[]byte("PULSAR_TENANT=" + spec.Tenant),
-			[]byte("PULSAR_NAMESPACE=" + spec.Namespace),
-			[]byte("PULSAR_FUNCTION_NAME=" + spec.Function),
-			[]byte("PULSAR_INSTANCE=" + strconv.Itoa(spec.InstanceID)),
-		})},
 	}
 	if spec.Resources.CPU > 0 {
 		props = append(props, sddbus.Property{Name: "CPUQuotaPerSecUSec",
@@ -322,4 +319,16 @@ func exitInfo(err error) runtime.ExitInfo {
 		info.Code, info.Err = -1, err
 	}
 	return info
+}
+
+// journalFields name the instance on every line of its output in the
+// journal: journalctl PULSAR_FUNCTION=tenant/ns/name.
+func journalFields(spec runtime.ProcessSpec) []string {
+	return []string{
+		"PULSAR_FUNCTION=" + spec.Tenant + "/" + spec.Namespace + "/" + spec.Function,
+		"PULSAR_TENANT=" + spec.Tenant,
+		"PULSAR_NAMESPACE=" + spec.Namespace,
+		"PULSAR_FUNCTION_NAME=" + spec.Function,
+		"PULSAR_INSTANCE=" + strconv.Itoa(spec.InstanceID),
+	}
 }
