@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # scripts/test.sh — the whole test suite (`make test`) against one Pulsar standalone.
 #
-#   scripts/test.sh                       go test -count=1 -timeout 40m ./...
-#   scripts/test.sh -run TestX ./test/... go test -count=1 -timeout 40m -run TestX ./test/...
+#   scripts/test.sh                       go test -count=1 -parallel 3 -timeout 50m ./...
+#   scripts/test.sh -run TestX ./test/... go test -count=1 -parallel 3 -timeout 50m -run TestX ./test/...
 #
 # Builds bin/pulsar-functions-worker, starts a standalone with BookKeeper stream storage for
 # function state (scripts/pulsar.sh up with PFW_PULSAR_STREAM_STORAGE=1 unless the caller set it),
@@ -50,9 +50,9 @@ pfw_log "Pulsar: $PULSAR_SERVICE_URL, $PULSAR_WEB_SERVICE_URL, state: ${PULSAR_S
 if (($# == 0)); then
 	set -- ./...
 fi
-pfw_log "go test -count=1 -timeout 40m $*"
+pfw_log "go test -count=1 -parallel 3 -timeout 50m $*"
 status=0
-go test -count=1 -timeout 40m "$@" || status=$?
+go test -count=1 -parallel 3 -timeout 50m "$@" || status=$?
 
 # The whole suite also runs what needs a real systemd: the packages installed in the systemd guest,
 # against this same standalone (test/systemd/run.sh finds it with scripts/pulsar.sh env).

@@ -52,6 +52,7 @@ func evilZip(t *testing.T) []byte {
 }
 
 func TestBadRequestsStoreNothing(t *testing.T) {
+	t.Parallel() // Go functions only: runs beside the others after the Java-heavy tests
 	p := harness.RequirePulsar(t)
 	ws := startCluster(t, p, 1, map[string]any{"maxPackageSizeBytes": 1 << 20})
 	w := ws[0]

@@ -40,6 +40,7 @@ func namespaceWithoutLocalCluster(t *testing.T, p harness.Pulsar) (ns, other str
 }
 
 func TestNamespaceMissingLocalClusterStopsTheWorker(t *testing.T) {
+	t.Parallel() // Go functions only: runs beside the others after the Java-heavy tests
 	p := harness.RequirePulsar(t)
 	ns, other := namespaceWithoutLocalCluster(t, p)
 	port := harness.FreePort(t)
@@ -67,6 +68,7 @@ func TestNamespaceMissingLocalClusterStopsTheWorker(t *testing.T) {
 }
 
 func TestNamespaceMissingLocalClusterRepairedWhenAllowed(t *testing.T) {
+	t.Parallel() // Go functions only: runs beside the others after the Java-heavy tests
 	p := harness.RequirePulsar(t)
 	ns, other := namespaceWithoutLocalCluster(t, p)
 	port := harness.FreePort(t)
@@ -88,6 +90,7 @@ func TestNamespaceMissingLocalClusterRepairedWhenAllowed(t *testing.T) {
 }
 
 func TestWorkerWaitsForUnreachableBroker(t *testing.T) {
+	t.Parallel() // Go functions only: runs beside the others after the Java-heavy tests
 	p := harness.RequirePulsar(t)
 	web, err := url.Parse(p.WebServiceURL)
 	if err != nil {

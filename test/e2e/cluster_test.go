@@ -1,5 +1,12 @@
 // Package e2e holds end-to-end tests: our worker binary, as separate
-// processes, against the real Pulsar standalone that `make test` starts.
+// processes, against the real Pulsar standalone that `make test` starts, the
+// real pulsar-admin and the real instance runtimes.
+//
+// Tests that run Java or Python instances run one at a time (the machines
+// have two cores, and a starved JVM misses its health checks); tests that run
+// only Go functions, or none, call t.Parallel and run beside each other
+// afterwards (go test -parallel 3 in scripts/test.sh). Every test has its own
+// functions namespace, workers, ports and function names.
 package e2e
 
 import (
@@ -103,6 +110,7 @@ func find(ws []*harness.Worker, id string) (*harness.Worker, []*harness.Worker) 
 }
 
 func TestThreeWorkersFormOneCluster(t *testing.T) {
+	t.Parallel() // Go functions only: runs beside the others after the Java-heavy tests
 	p := harness.RequirePulsar(t)
 	ws := startCluster(t, p, 3, nil)
 	leader := expectMembers(t, ws, 30*time.Second)
@@ -123,6 +131,7 @@ func TestThreeWorkersFormOneCluster(t *testing.T) {
 }
 
 func TestLeaderKilledWithSIGKILL(t *testing.T) {
+	t.Parallel() // Go functions only: runs beside the others after the Java-heavy tests
 	p := harness.RequirePulsar(t)
 	ws := startCluster(t, p, 3, nil)
 	leader := expectMembers(t, ws, 30*time.Second)
@@ -138,6 +147,7 @@ func TestLeaderKilledWithSIGKILL(t *testing.T) {
 }
 
 func TestLeaderStoppedWithSIGTERM(t *testing.T) {
+	t.Parallel() // Go functions only: runs beside the others after the Java-heavy tests
 	p := harness.RequirePulsar(t)
 	ws := startCluster(t, p, 3, nil)
 	leader := expectMembers(t, ws, 30*time.Second)

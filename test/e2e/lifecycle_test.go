@@ -50,6 +50,7 @@ func goFunctionArgs(t *testing.T, name, in, out, bin string, extra ...string) []
 }
 
 func TestFunctionUpdateAndDelete(t *testing.T) {
+	t.Parallel() // Go functions only: runs beside the others after the Java-heavy tests
 	p := harness.RequirePulsar(t)
 	bin := buildGoFunction(t)
 	ws := startCluster(t, p, 2, map[string]any{"instanceLivenessCheckFreqMs": 5000})
@@ -151,6 +152,7 @@ func TestFunctionUpdateAndDelete(t *testing.T) {
 }
 
 func TestInstancesMoveWhenTheirWorkerDies(t *testing.T) {
+	t.Parallel() // Go functions only: runs beside the others after the Java-heavy tests
 	p := harness.RequirePulsar(t)
 	bin := buildGoFunction(t)
 	// Instances of a dead worker stop themselves after 3 missed health
@@ -193,6 +195,7 @@ func TestInstancesMoveWhenTheirWorkerDies(t *testing.T) {
 }
 
 func TestCrashingInstanceBacksOff(t *testing.T) {
+	t.Parallel() // Go functions only: runs beside the others after the Java-heavy tests
 	p := harness.RequirePulsar(t)
 	bin := buildGoFunction(t)
 	ws := startCluster(t, p, 1, map[string]any{"instanceLivenessCheckFreqMs": 5000})

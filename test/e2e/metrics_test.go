@@ -60,6 +60,7 @@ func scrapeMetrics(t *testing.T, w *harness.Worker) (map[string]int, time.Durati
 // and every instance's, merged into one family per name, and parses with
 // the Prometheus text parser. The time the scrape took is logged.
 func TestMetricsWithFiftyInstances(t *testing.T) {
+	t.Parallel() // Go functions only: runs beside the others after the Java-heavy tests
 	const n = 50
 	p := harness.RequirePulsar(t)
 	bin := buildGoFunction(t)

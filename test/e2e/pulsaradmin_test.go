@@ -53,6 +53,7 @@ func sendMessages(t *testing.T, p harness.Pulsar, topic, prefix string, n int) {
 // pulsaradmin Functions and FunctionsWorker APIs against two of our workers
 // and checks what each returns, as a Go client of a Java worker would.
 func TestPulsaradminFunctionsAndWorker(t *testing.T) {
+	t.Parallel() // Go functions only: runs beside the others after the Java-heavy tests
 	p := harness.RequirePulsar(t)
 	bin := buildGoFunction(t)
 	ws := startCluster(t, p, 2, map[string]any{"instanceLivenessCheckFreqMs": 5000})
@@ -644,6 +645,7 @@ func TestPulsaradminSourcesAndSinks(t *testing.T) {
 // TestPulsaradminFunctionState is pulsaradmin's PutFunctionState and
 // GetFunctionState against our worker and the standalone's stream storage.
 func TestPulsaradminFunctionState(t *testing.T) {
+	t.Parallel() // Go functions only: runs beside the others after the Java-heavy tests
 	p := harness.RequirePulsar(t)
 	p.RequireStateStorage(t)
 	bin := buildGoFunction(t)

@@ -55,6 +55,7 @@ func lineOf(t *testing.T, path, prefix string) int {
 }
 
 func TestLiveReload(t *testing.T) {
+	t.Parallel() // Go functions only: runs beside the others after the Java-heavy tests
 	p := harness.RequirePulsar(t)
 	port := harness.FreePort(t)
 	cfg := harness.WorkerConfig(t, p, "reloader", port, map[string]any{

@@ -158,6 +158,7 @@ func TestFunctionStateEndToEnd(t *testing.T) {
 
 // A worker without stateStorageServiceUrl answers Java's 503.
 func TestFunctionStateWithoutStateStorage(t *testing.T) {
+	t.Parallel() // Go functions only: runs beside the others after the Java-heavy tests
 	p := harness.RequirePulsar(t)
 	ws := startCluster(t, p, 1, map[string]any{"stateStorageServiceUrl": nil})
 	const msg = "State storage client is not done initializing. Please try again in a little while."

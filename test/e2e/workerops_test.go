@@ -110,6 +110,7 @@ func getDrainStatus(t *testing.T, url string) drainStatus {
 // at a time, until the counts differ by at most one: 3/3/0 becomes 2/2/2
 // with exactly two moves, both to the new worker.
 func TestRebalanceAfterALateJoin(t *testing.T) {
+	t.Parallel() // Go functions only: runs beside the others after the Java-heavy tests
 	p := harness.RequirePulsar(t)
 	bin := buildGoFunction(t)
 	ov := map[string]any{"instanceLivenessCheckFreqMs": 5000}
@@ -182,6 +183,7 @@ func TestRebalanceAfterALateJoin(t *testing.T) {
 // at the drained worker itself, reports SUCCESS; it then gets no new
 // instances, cannot be drained again, and its record goes once it leaves.
 func TestDrainMovesAllInstances(t *testing.T) {
+	t.Parallel() // Go functions only: runs beside the others after the Java-heavy tests
 	p := harness.RequirePulsar(t)
 	bin := buildGoFunction(t)
 	ws := startCluster(t, p, 3, map[string]any{"instanceLivenessCheckFreqMs": 5000, "failureCheckFreqMs": 1000})

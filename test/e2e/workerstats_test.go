@@ -79,6 +79,7 @@ func goldenShape(t *testing.T, file string, body []byte) {
 // function-stats): one JVM-style metrics entry, and one entry per local
 // instance named tenant/namespace/name:id with FunctionInstanceStatsData.
 func TestWorkerStatsShapes(t *testing.T) {
+	t.Parallel() // Go functions only: runs beside the others after the Java-heavy tests
 	p := harness.RequirePulsar(t)
 	bin := buildGoFunction(t)
 	ws := startCluster(t, p, 1, map[string]any{"instanceLivenessCheckFreqMs": 5000})
