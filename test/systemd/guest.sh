@@ -200,9 +200,10 @@ scope_limits_ok() {
 	echo "MemoryMax=$(prop "$u" MemoryMax) CPUQuotaPerSecUSec=$(prop "$u" CPUQuotaPerSecUSec) memory.max=$(cat "$SLICE_DIR/$u/memory.max") cpu.max=$(cat "$SLICE_DIR/$u/cpu.max")"
 	[[ $(prop "$u" MemoryMax) == 67108864 && $(cat "$SLICE_DIR/$u/memory.max") == 67108864 && $(cat "$SLICE_DIR/$u/cpu.max") == "50000 100000" ]]
 }
-fn_journal_ok() { journalctl --no-pager -o cat "PULSAR_FUNCTION=public/default/$FN" "PULSAR_INSTANCE=0" | grep -q .; }
-adopted_logged() { journalctl -u "$SVC" --no-pager -o cat --since "@$1" | grep -q "adopted instance process from a previous worker"; }
-watchdog_restarted() { [[ $(prop "$SVC" NRestarts) -gt $1 ]] && journalctl -u "$SVC" --no-pager --since "@$2" | grep -qi "watchdog timeout"; }
+# Not grep -q after journalctl: with pipefail, grep leaving early makes journalctl die of SIGPIPE.
+fn_journal_ok() { journalctl --no-pager -o cat "PULSAR_FUNCTION=public/default/$FN" "PULSAR_INSTANCE=0" | grep . >/dev/null; }
+adopted_logged() { journalctl -u "$SVC" --no-pager -o cat --since "@$1" | grep "adopted instance process from a previous worker" >/dev/null; }
+watchdog_restarted() { [[ $(prop "$SVC" NRestarts) -gt $1 ]] && journalctl -u "$SVC" --no-pager --since "@$2" | grep -i "watchdog timeout" >/dev/null; }
 oom_reported() {
 	local st
 	st=$(api "/admin/v3/functions/public/default/$OOMFN/0/status")
@@ -327,7 +328,7 @@ if ((GOFN)); then
 	check "OOM: Go function $OOMFN created (ram 64 MiB, allocates 256 MiB)" create_fn "$OOMFN" 67108864 '{"allocateMiB":256}'
 	check "OOM: the status names the kernel's OOM killer, and it restarts" wait_for 120 oom_reported
 	check "OOM: restarts back off (1 s, then 2 s)" oom_backoff
-	check "OOM: the scope failed with result oom-kill (journal)" bash -c "journalctl --no-pager -o cat -u '$(scope_of "$OOMFN")' | grep -qi 'oom'"
+	check "OOM: the scope failed with result oom-kill (journal)" bash -c "journalctl --no-pager -o cat -u '$(scope_of "$OOMFN")' | grep -i 'oom' >/dev/null"
 	took oom
 	check "OOM: function deleted" bash -c "[ \"\$(curl -sS -o /dev/null -w '%{http_code}' -X DELETE http://127.0.0.1:$PORT/admin/v3/functions/public/default/$OOMFN)\" = 204 ]"
 fi
