@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/apache/pulsar-client-go/pulsaradmin/pkg/utils"
 )
@@ -131,7 +132,10 @@ func (b *Broker) EnsureFunctionsNamespace(ctx context.Context, s NamespaceSpec) 
 			return fmt.Errorf("create tenant %s: %w", tenant, err)
 		}
 		b.log.Info("created functions tenant", "tenant", tenant, "allowed_clusters", td.AllowedClusters)
-		if td, err = b.Admin.Tenants().GetWithContext(ctx, tenant); err != nil {
+		if err := retryNotFound(ctx, func() (err error) {
+			td, err = b.Admin.Tenants().GetWithContext(ctx, tenant)
+			return err
+		}); err != nil {
 			return fmt.Errorf("get tenant %s: %w", tenant, err)
 		}
 	default:
@@ -151,7 +155,11 @@ func (b *Broker) EnsureFunctionsNamespace(ctx context.Context, s NamespaceSpec) 
 			return fmt.Errorf("create namespace %s: %w", s.Namespace, err)
 		}
 		b.log.Info("created functions namespace", "namespace", s.Namespace, "clusters", create.ReplicationClusters)
-		if err := b.rest.GetWithContext(ctx, "/admin/v2/namespaces/"+s.Namespace, &pol); err != nil {
+		// On 409 another worker is creating it right now: its policies may
+		// not be readable yet, so a 404 here is retried briefly.
+		if err := retryNotFound(ctx, func() error {
+			return b.rest.GetWithContext(ctx, "/admin/v2/namespaces/"+s.Namespace, &pol)
+		}); err != nil {
 			return fmt.Errorf("get namespace %s: %w", s.Namespace, err)
 		}
 	default:
@@ -244,4 +252,21 @@ func (b *Broker) TopicStats(ctx context.Context, topic string) (utils.TopicStats
 		return st, fmt.Errorf("stats of %s: %w", topic, err)
 	}
 	return st, nil
+}
+
+// retryNotFound calls get until it answers anything but 404, for up to 30 s:
+// what another worker is creating at the same moment becomes readable soon.
+func retryNotFound(ctx context.Context, get func() error) error {
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		err := get()
+		if StatusCode(err) != http.StatusNotFound || time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
 }

@@ -19,10 +19,12 @@ import (
 	"github.com/pulsar-functions-worker/pulsar-functions-worker/test/harness"
 )
 
-// pulsaradminClient is pulsar-client-go's admin client pointed at worker w.
-func pulsaradminClient(t *testing.T, w *harness.Worker) padmin.Client {
+// pulsaradminClient is pulsar-client-go's admin client pointed at worker w,
+// for the API version v: V3 for Functions, Sources and Sinks (/admin/v3/...,
+// as pulsarctl uses them), the default (v2) for FunctionsWorker.
+func pulsaradminClient(t *testing.T, w *harness.Worker, v config.APIVersion) padmin.Client {
 	t.Helper()
-	c, err := padmin.New(&config.Config{WebServiceURL: w.URL()})
+	c, err := padmin.New(&config.Config{WebServiceURL: w.URL(), PulsarAPIVersion: v})
 	if err != nil {
 		t.Fatalf("pulsaradmin client for %s: %v", w.URL(), err)
 	}
@@ -58,8 +60,8 @@ func TestPulsaradminFunctionsAndWorker(t *testing.T) {
 	bin := buildGoFunction(t)
 	ws := startCluster(t, p, 2, map[string]any{"instanceLivenessCheckFreqMs": 5000})
 	leader := expectMembers(t, ws, 30*time.Second)
-	a := pulsaradminClient(t, ws[0]).Functions()
-	fw := pulsaradminClient(t, ws[1]).FunctionsWorker()
+	a := pulsaradminClient(t, ws[0], config.V3).Functions()
+	fw := pulsaradminClient(t, ws[1], config.V2).FunctionsWorker()
 
 	name := harness.UniqueName("padm")
 	in := "persistent://public/default/" + name + "-in"
@@ -321,7 +323,7 @@ func TestPulsaradminFunctionsAndWorker(t *testing.T) {
 		harness.Eventually(t, time.Minute, "stats of the local instances", func() error {
 			var names []string
 			for _, w := range ws {
-				list, err := pulsaradminClient(t, w).FunctionsWorker().GetFunctionsStats()
+				list, err := pulsaradminClient(t, w, config.V2).FunctionsWorker().GetFunctionsStats()
 				if err != nil {
 					return err
 				}
@@ -383,8 +385,8 @@ func TestPulsaradminSourcesAndSinks(t *testing.T) {
 	nar := filepath.Join(dir, "pulsar-io-data-generator-4.0.8.nar")
 	ws := startCluster(t, p, 2, map[string]any{"connectorsDirectory": dir})
 	expectMembers(t, ws, 30*time.Second)
-	src := pulsaradminClient(t, ws[0]).Sources()
-	snk := pulsaradminClient(t, ws[1]).Sinks()
+	src := pulsaradminClient(t, ws[0], config.V3).Sources()
+	snk := pulsaradminClient(t, ws[1], config.V3).Sinks()
 
 	source, sink := harness.UniqueName("padm-src"), harness.UniqueName("padm-snk")
 	topic := "persistent://public/default/" + source + "-out"
@@ -651,7 +653,7 @@ func TestPulsaradminFunctionState(t *testing.T) {
 	bin := buildGoFunction(t)
 	ws := startCluster(t, p, 1, nil)
 	expectMembers(t, ws, 30*time.Second)
-	a := pulsaradminClient(t, ws[0]).Functions()
+	a := pulsaradminClient(t, ws[0], config.V3).Functions()
 	name := harness.UniqueName("padm-state")
 	fc := &utils.FunctionConfig{Tenant: "public", Namespace: "default", Name: name, Runtime: "GO",
 		Inputs: []string{"persistent://public/default/" + name + "-in"}, Parallelism: 1}
