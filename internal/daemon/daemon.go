@@ -401,10 +401,14 @@ func validateBrokerAuth(cfg *config.Config) error {
 // Initialized reports whether the worker has joined and caught up.
 func (d *Daemon) Initialized() bool { return d.initialized.Load() }
 
-// IsLeader reports whether this worker leads the cluster.
+// IsLeader reports whether this worker leads the cluster and has taken
+// over: it holds the state topics' producers (Java: LeaderService.isLeader
+// turns true only after the takeover). Until then leader/ready answers 503
+// and the leader endpoint "Leader not yet ready", instead of a write failing
+// with "Not the leader".
 func (d *Daemon) IsLeader() bool {
 	m := d.membership.Load()
-	return m != nil && m.IsLeader()
+	return m != nil && m.IsLeader() && d.leading.Load()
 }
 
 // Members lists the cluster's workers as the broker sees them.
