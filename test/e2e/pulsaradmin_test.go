@@ -616,7 +616,8 @@ func TestPulsaradminSourcesAndSinks(t *testing.T) {
 			t.Fatalf("after update: %+v, %v", gk.Configs, err)
 		}
 	})
-	other := harness.UniqueName("padm-src2")
+	// Names are unique across functions, sources and sinks.
+	other, otherSink := harness.UniqueName("padm-src2"), harness.UniqueName("padm-snk2")
 	t.Run("CreateSourceWithURL and CreateSinkWithURL", func(t *testing.T) {
 		sc2 := *sc
 		sc2.Name, sc2.TopicName, sc2.Archive = other, topic+"-2", ""
@@ -624,7 +625,7 @@ func TestPulsaradminSourcesAndSinks(t *testing.T) {
 			t.Fatal(err)
 		}
 		kc2 := *kc
-		kc2.Name, kc2.Inputs = other, []string{topic + "-2"}
+		kc2.Name, kc2.Inputs = otherSink, []string{topic + "-2"}
 		if err := snk.CreateSinkWithURL(&kc2, "file://"+nar); err != nil {
 			t.Fatal(err)
 		}
@@ -636,14 +637,14 @@ func TestPulsaradminSourcesAndSinks(t *testing.T) {
 				t.Fatalf("DeleteSource %s: %v", n, err)
 			}
 		}
-		for _, n := range []string{sink, other} {
+		for _, n := range []string{sink, otherSink} {
 			if err := snk.DeleteSink("public", "default", n); err != nil {
 				t.Fatalf("DeleteSink %s: %v", n, err)
 			}
 		}
 		ls, _ := src.ListSources("public", "default")
 		lk, _ := snk.ListSinks("public", "default")
-		if slices.Contains(ls, source) || slices.Contains(ls, other) || slices.Contains(lk, sink) || slices.Contains(lk, other) {
+		if slices.Contains(ls, source) || slices.Contains(ls, other) || slices.Contains(lk, sink) || slices.Contains(lk, otherSink) {
 			t.Fatalf("after delete: sources %v, sinks %v", ls, lk)
 		}
 	})
