@@ -70,6 +70,9 @@ func TestPulsaradminFunctionsAndWorker(t *testing.T) {
 		Tenant: "public", Namespace: "default", Name: name, Runtime: "GO",
 		Inputs: []string{in}, Output: out, Parallelism: 2, Go: &bin,
 		UserConfig: map[string]interface{}{"suffix": "!"},
+		// pulsaradmin sends autoAck as given (false unless set); pulsar-admin's
+		// default is true, and the Go runtime refuses ATLEAST_ONCE without it.
+		AutoAck: true,
 	}
 
 	t.Run("CreateFunc", func(t *testing.T) {
@@ -284,7 +287,7 @@ func TestPulsaradminFunctionsAndWorker(t *testing.T) {
 	other := harness.UniqueName("padm-url")
 	t.Run("CreateFuncWithURL", func(t *testing.T) {
 		fc2 := &utils.FunctionConfig{Tenant: "public", Namespace: "default", Name: other, Runtime: "GO",
-			Inputs: []string{in}, Output: out + "-2", Parallelism: 1}
+			Inputs: []string{in}, Output: out + "-2", Parallelism: 1, AutoAck: true}
 		if err := a.CreateFuncWithURL(fc2, "file://"+bin); err != nil {
 			t.Fatal(err)
 		}
@@ -662,7 +665,7 @@ func TestPulsaradminFunctionState(t *testing.T) {
 	a := pulsaradminClient(t, ws[0], config.V3).Functions()
 	name := harness.UniqueName("padm-state")
 	fc := &utils.FunctionConfig{Tenant: "public", Namespace: "default", Name: name, Runtime: "GO",
-		Inputs: []string{"persistent://public/default/" + name + "-in"}, Parallelism: 1}
+		Inputs: []string{"persistent://public/default/" + name + "-in"}, Parallelism: 1, AutoAck: true}
 	if err := a.CreateFunc(fc, bin); err != nil {
 		t.Fatal(err)
 	}
