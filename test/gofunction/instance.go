@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -338,7 +339,13 @@ func (inst *instance) handle(cm pulsar.ConsumerMessage) {
 	inst.stats.observeLatency(time.Since(start))
 
 	if topic := d.GetSink().GetTopic(); topic != "" {
-		if _, err := inst.producer.Send(context.Background(), &pulsar.ProducerMessage{Payload: out}); err != nil {
+		// As Java instances and the Go SDK do: the worker's trigger finds the
+		// output of its input message by these.
+		props := map[string]string{
+			"__pfn_input_topic__":  cm.Message.Topic(),
+			"__pfn_input_msg_id__": base64.StdEncoding.EncodeToString(cm.Message.ID().Serialize()),
+		}
+		if _, err := inst.producer.Send(context.Background(), &pulsar.ProducerMessage{Payload: out, Properties: props}); err != nil {
 			inst.stats.addException(false, err)
 			if !atMostOnce {
 				cm.Consumer.Nack(cm.Message)
