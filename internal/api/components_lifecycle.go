@@ -185,7 +185,7 @@ func (s *Server) authorizeKind(r *http.Request, k componentKind, tenant, namespa
 		err error
 	)
 	switch a := s.guard.(type) {
-	case sourceSinkAuthorizer:
+	case ConnectorsAuthorizer:
 		switch k.ctype {
 		case pb.FunctionDetails_SOURCE:
 			ok, err = a.AllowSourceOps(r.Context(), role, tenant, namespace, r)
@@ -204,13 +204,6 @@ func (s *Server) authorizeKind(r *http.Request, k componentKind, tenant, namespa
 		return fail(http.StatusUnauthorized, msgNotAuthorized)
 	}
 	return nil
-}
-
-// sourceSinkAuthorizer is the ns-authz check for the sources and sinks
-// actions; the daemon's guard has it from internal/auth.
-type sourceSinkAuthorizer interface {
-	AllowSourceOps(ctx context.Context, role, tenant, namespace string, r *http.Request) (bool, error)
-	AllowSinkOps(ctx context.Context, role, tenant, namespace string, r *http.Request) (bool, error)
 }
 
 // kindChecks is Java's prologue of the lifecycle endpoints: 503, ns-authz,

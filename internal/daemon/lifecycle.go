@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"time"
 
 	"github.com/apache/pulsar-client-go/pulsar"
@@ -39,10 +38,7 @@ var _ api.LifecycleBackend = lifecycle{}
 
 // The API checks sources and sinks requests with their own actions when the
 // guard has these (it has them from auth.Authz).
-var _ interface {
-	AllowSourceOps(ctx context.Context, role, tenant, namespace string, r *http.Request) (bool, error)
-	AllowSinkOps(ctx context.Context, role, tenant, namespace string, r *http.Request) (bool, error)
-} = guard{}
+var _ api.ConnectorsAuthorizer = guard{}
 
 func (l lifecycle) LocalInstanceMetrics(ctx context.Context, fqfn string, instanceID int) (*pb.MetricsData, error) {
 	m, err := l.d.runtime.Metrics(ctx, fqfn, instanceID)

@@ -142,7 +142,7 @@ func (l *ScopeLauncher) Start(ctx context.Context, spec runtime.ProcessSpec) (ru
 	p := &scopeProcess{l: l, unit: unit, pid: pid, done: make(chan runtime.ExitInfo, 1)}
 	go func() {
 		err := cmd.Wait()
-		p.finish(exitInfo(err), cmd.ProcessState)
+		p.finish(exitInfo(err))
 	}()
 	return p, nil
 }
@@ -222,7 +222,7 @@ func (p *scopeProcess) Signal(sig os.Signal) error {
 	return nil
 }
 
-func (p *scopeProcess) finish(info runtime.ExitInfo, _ *os.ProcessState) {
+func (p *scopeProcess) finish(info runtime.ExitInfo) {
 	p.once.Do(func() {
 		// The kernel's OOM killer sends SIGKILL; only systemd knows why.
 		switch result := p.l.settle(p.unit); {
@@ -300,7 +300,7 @@ func (l *ScopeLauncher) Adopt(ctx context.Context, name string, pid int) (runtim
 				break
 			}
 		}
-		p.finish(runtime.ExitInfo{Code: -1}, nil)
+		p.finish(runtime.ExitInfo{Code: -1})
 	}()
 	return p, nil
 }
