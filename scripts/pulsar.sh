@@ -11,7 +11,8 @@
 #   scripts/pulsar.sh clean   down, then delete the state directory (data and logs)
 #
 # Only the exports go to stdout; progress goes to stderr. With stream storage, the exports also
-# include PULSAR_STATE_STORAGE_URL=bk://127.0.0.1:PORT.
+# include PULSAR_STATE_STORAGE_URL=bk://127.0.0.1:PORT and PULSAR_METADATA_STORE_URL=zk:127.0.0.1:PORT
+# (the ZooKeeper a Java functions worker uses as its metadata store).
 #
 # Environment (all optional):
 #   PFW_CACHE_DIR               download/unpack/venv cache
@@ -360,6 +361,8 @@ print_exports() {
 	printf 'export PFW_PYTHON=%q\n' "$VENV_DIR/bin/python3"
 	if ((STREAM_STORAGE)); then
 		printf 'export PULSAR_STATE_STORAGE_URL=%q\n' "bk://127.0.0.1:$STREAM_PORT"
+		# The metadata store a Java functions worker needs (test/harness's Java workers).
+		printf 'export PULSAR_METADATA_STORE_URL=%q\n' "zk:127.0.0.1:$ZK_PORT"
 	fi
 }
 

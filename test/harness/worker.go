@@ -20,6 +20,7 @@ import (
 // Worker is one pulsar-functions-worker process started by a test.
 type Worker struct {
 	ID         string
+	Kind       string // KindGo or KindJava
 	Port       int
 	ConfigPath string
 	LogPath    string
@@ -76,51 +77,73 @@ func WorkerConfig(t testing.TB, p Pulsar, id string, port int, overrides map[str
 	return path
 }
 
+// Kinds of worker a test can start.
+const (
+	KindGo   = "go"   // our pulsar-functions-worker binary
+	KindJava = "java" // the Java functions worker of the pinned distribution
+)
+
 // StartWorker runs the worker binary with config and stops it (SIGKILL if it
 // must) when the test ends. It does not wait for readiness.
 func StartWorker(t testing.TB, id string, port int, config string, env ...string) *Worker {
 	t.Helper()
-	logPath := filepath.Join(t.TempDir(), id+".log")
-	logf, err := os.Create(logPath)
-	if err != nil {
-		t.Fatalf("create worker log: %v", err)
-	}
 	cmd := exec.Command(WorkerBinary(t), "run", "--config", config)
-	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.Env = append(os.Environ(), env...)
 	// The Python instance runtime runs "python3" from PATH: the virtualenv
 	// scripts/pulsar.sh built, when there is one.
 	if py := os.Getenv("PFW_PYTHON"); py != "" {
 		cmd.Env = append(cmd.Env, "PATH="+filepath.Dir(py)+string(os.PathListSeparator)+os.Getenv("PATH"))
 	}
+	return startProcess(t, KindGo, id, port, config, cmd)
+}
+
+// startProcess starts cmd in a process group of its own (so the worker and
+// the instances it spawns can be killed together), logging to a file in the
+// test's directory, and stops the group when the test ends. On failure it
+// prints the worker's warnings and errors and the end of its log.
+func startProcess(t testing.TB, kind, id string, port int, config string, cmd *exec.Cmd) *Worker {
+	t.Helper()
+	logPath := filepath.Join(t.TempDir(), id+".log")
+	logf, err := os.Create(logPath)
+	if err != nil {
+		t.Fatalf("create worker log: %v", err)
+	}
+	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
-		t.Fatalf("start worker %s: %v", id, err)
+		t.Fatalf("start %s worker %s: %v", kind, id, err)
 	}
-	w := &Worker{ID: id, Port: port, ConfigPath: config, LogPath: logPath, cmd: cmd, done: make(chan struct{}), t: t}
+	w := &Worker{ID: id, Kind: kind, Port: port, ConfigPath: config, LogPath: logPath, cmd: cmd, done: make(chan struct{}), t: t}
 	go func() {
 		w.exitErr = cmd.Wait()
 		logf.Close()
 		close(w.done)
 	}()
 	t.Cleanup(func() {
-		if w.Running() {
-			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-			<-w.done
-		}
+		// The group: the worker and the instances it started (a Java worker's
+		// instance JVMs outlive a killed worker otherwise).
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		<-w.done
 		if t.Failed() {
-			b, _ := os.ReadFile(logPath)
-			var important []string
-			for _, l := range strings.Split(string(b), "\n") {
-				if strings.Contains(l, "level=ERROR") || strings.Contains(l, "level=WARN") || strings.HasPrefix(l, "panic") || strings.HasPrefix(l, "goroutine ") {
-					important = append(important, l)
-				}
-			}
-			t.Logf("warnings and errors of worker %s:\n%s", id, trimLog([]byte(strings.Join(important, "\n")), 8000))
-			t.Logf("end of the log of worker %s (%s):\n%s", id, logPath, trimLog(b, 3000))
+			w.logProblems()
 		}
 	})
 	return w
+}
+
+// logProblems prints the worker's warnings and errors and the end of its log.
+func (w *Worker) logProblems() {
+	b, _ := os.ReadFile(w.LogPath)
+	var important []string
+	for _, l := range strings.Split(string(b), "\n") {
+		if strings.Contains(l, "level=ERROR") || strings.Contains(l, "level=WARN") ||
+			strings.Contains(l, " ERROR ") || strings.Contains(l, " WARN ") ||
+			strings.HasPrefix(l, "panic") || strings.HasPrefix(l, "goroutine ") {
+			important = append(important, l)
+		}
+	}
+	w.t.Logf("warnings and errors of %s worker %s:\n%s", w.Kind, w.ID, trimLog([]byte(strings.Join(important, "\n")), 8000))
+	w.t.Logf("end of the log of %s worker %s (%s):\n%s", w.Kind, w.ID, w.LogPath, trimLog(b, 3000))
 }
 
 // URL is the worker's base URL.
@@ -169,6 +192,19 @@ func (w *Worker) GetJSON(path string, v any) error {
 	}
 	return json.NewDecoder(resp.Body).Decode(v)
 }
+
+// Kill kills the worker and every process it started with SIGKILL, as if
+// its machine died, and waits for the worker to be gone.
+func (w *Worker) Kill() {
+	w.t.Helper()
+	_ = syscall.Kill(-w.cmd.Process.Pid, syscall.SIGKILL)
+	if _, err := w.Wait(time.Minute); err != nil {
+		w.t.Fatalf("kill %s worker %s: %v", w.Kind, w.ID, err)
+	}
+}
+
+// Pid is the worker process's pid.
+func (w *Worker) Pid() int { return w.cmd.Process.Pid }
 
 // Signal sends sig to the worker process.
 func (w *Worker) Signal(sig syscall.Signal) {
