@@ -217,7 +217,7 @@ func (f functions) InstanceOwner(fqfn string, instanceID int) (cluster.WorkerInf
 			}
 		}
 	}
-	return cluster.WorkerInfo{}, false
+	return cluster.WorkerInfo{WorkerID: owner}, false
 }
 
 func (f functions) Self() cluster.WorkerInfo { return f.d.self() }
