@@ -172,6 +172,7 @@ func (s *Store) openPackage(ctx context.Context, p Path) (io.ReadCloser, string,
 	if err != nil {
 		return nil, "", err
 	}
+	identityEncoding(req)
 	resp, err := s.brokerHTTP.Do(req)
 	if err != nil {
 		return nil, "", err
@@ -215,6 +216,7 @@ func (s *Store) getJSON(ctx context.Context, u string, v any) error {
 	if err != nil {
 		return err
 	}
+	identityEncoding(req)
 	resp, err := s.brokerHTTP.Do(req)
 	if err != nil {
 		return err
@@ -246,6 +248,16 @@ func brokerError(resp *http.Response) error {
 		return fmt.Errorf("%w: %w", ErrNotFound, err)
 	}
 	return err
+}
+
+// identityEncoding asks for the bytes as stored. Without an Accept-Encoding
+// header Go's transport asks for gzip, and the broker (Jetty's GzipHandler)
+// then compresses packages on the fly: jars and NARs hardly shrink, and
+// downloads ran 8-12 times slower than curl's. An explicit header also turns
+// off the transport's transparent decompression, so what we hash and store
+// is exactly what was sent.
+func identityEncoding(req *http.Request) {
+	req.Header.Set("Accept-Encoding", "identity")
 }
 
 func trimSlash(s string) string { return strings.TrimRight(s, "/") }
