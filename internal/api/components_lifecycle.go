@@ -53,11 +53,15 @@ type LifecycleBackend interface {
 	Trigger(ctx context.Context, req TriggerRequest) ([]byte, error)
 	// UploadPath stores r under path in the package store (F17).
 	UploadPath(ctx context.Context, path string, r io.Reader) error
-	// OpenPath streams what is stored under path (F18): an uploaded path,
-	// a stored package location, or an http(s)/file URL the package URL
-	// policy allows (else an error wrapping ErrPackageURLNotAllowed).
+	// OpenPath streams what is stored under path (F18): what UploadPath
+	// stored there, or an http(s)/file URL the package URL policy allows
+	// (else an error wrapping ErrPackageURLNotAllowed).
 	// ErrPackageNotFound when nothing is stored there.
 	OpenPath(ctx context.Context, path string) (io.ReadCloser, error)
+	// OpenPackage streams a component's package from the location its
+	// metadata records (F19); errors as OpenPath. Unlike OpenPath it never
+	// reads a location as an upload path.
+	OpenPackage(ctx context.Context, location string) (io.ReadCloser, error)
 }
 
 // TriggerRequest is one F10 trigger.
@@ -76,6 +80,9 @@ var (
 	ErrTriggerSchema = errors.New("schema serialization failed")
 	// ErrPackageNotFound: nothing is stored under a path.
 	ErrPackageNotFound = errors.New("package not found")
+	// ErrInvalidPackageName: with package management on, an upload path
+	// that is no package name (type://tenant/namespace/name@version).
+	ErrInvalidPackageName = errors.New("invalid package name")
 )
 
 // WithLifecycle serves stats, trigger, restart, upload and download from b.

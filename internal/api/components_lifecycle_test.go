@@ -65,6 +65,9 @@ func (f *fakeLifecycle) Trigger(_ context.Context, req TriggerRequest) ([]byte, 
 }
 
 func (f *fakeLifecycle) UploadPath(_ context.Context, path string, r io.Reader) error {
+	if strings.HasPrefix(path, "invalid/") {
+		return fmt.Errorf("upload %s: %w", path, ErrInvalidPackageName)
+	}
 	b, err := io.ReadAll(r)
 	if err != nil {
 		return err
@@ -83,6 +86,11 @@ func (f *fakeLifecycle) OpenPath(_ context.Context, path string) (io.ReadCloser,
 		return nil, fmt.Errorf("%w: %s", ErrPackageNotFound, path)
 	}
 	return io.NopCloser(bytes.NewReader(b)), nil
+}
+
+// OpenPackage reads the same map: the fake stores locations as paths.
+func (f *fakeLifecycle) OpenPackage(ctx context.Context, location string) (io.ReadCloser, error) {
+	return f.OpenPath(ctx, location)
 }
 
 func newLifecycleServer(w fakeWorker, g Guard, f *fakeFunctions, l *fakeLifecycle) *Server {
@@ -446,6 +454,8 @@ func TestUploadDownload(t *testing.T) {
 	}{
 		{name: "upload", req: upload(filePart("b.bin", blob), textPart("path", "a/b")), wantCode: 204, wantStored: "a/b"},
 		{name: "upload, path first", req: upload(textPart("path", "x/y/z/b.bin"), filePart("b.bin", blob)), wantCode: 204, wantStored: "x/y/z/b.bin"},
+		{name: "upload under no package name, package management on", req: upload(filePart("b.bin", blob), textPart("path", "invalid/x")), wantCode: 500,
+			wantReason: "com.google.common.util.concurrent.UncheckedExecutionException: java.lang.IllegalArgumentException: Invalid package name 'invalid/x'"},
 		{name: "upload without path", req: upload(filePart("b.bin", blob)), wantCode: 400, wantReason: "Function Package is not provided null"},
 		{name: "upload without data", req: upload(textPart("path", "a/b")), wantCode: 400, wantReason: "Function Package is not provided a/b"},
 		{name: "upload by a non super user", req: upload(filePart("b.bin", blob), textPart("path", "a/b")), guard: denyGuard{}, wantCode: 401, wantReason: msgNotAuthorized},

@@ -192,6 +192,8 @@ func mapPackageError(err error) error {
 		return fmt.Errorf("%w: %v", api.ErrPackageTooLarge, err)
 	case errors.Is(err, packages.ErrUnsafeArchive), errors.Is(err, packages.ErrCorrupt), errors.Is(err, packages.ErrInvalidPath):
 		return fmt.Errorf("%w: %v", api.ErrBadPackage, err)
+	case errors.Is(err, packages.ErrInvalidPackageName):
+		return fmt.Errorf("%w: %v", api.ErrInvalidPackageName, err)
 	case errors.Is(err, packages.ErrURLNotAllowed):
 		return fmt.Errorf("%w: %v", api.ErrPackageURLNotAllowed, err)
 	}
