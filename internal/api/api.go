@@ -99,6 +99,7 @@ func (s *Server) routes() {
 	if s.functions != nil {
 		s.functionRoutes()
 		s.lifecycleRoutes()
+		s.legacyFunctionRoutes()
 	}
 	if s.functions != nil && s.connectors != nil {
 		s.connectorRoutes()

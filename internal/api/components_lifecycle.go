@@ -53,11 +53,15 @@ type LifecycleBackend interface {
 	Trigger(ctx context.Context, req TriggerRequest) ([]byte, error)
 	// UploadPath stores r under path in the package store (F17).
 	UploadPath(ctx context.Context, path string, r io.Reader) error
-	// OpenPath streams what is stored under path (F18): an uploaded path,
-	// a stored package location, or an http(s)/file URL the package URL
-	// policy allows (else an error wrapping ErrPackageURLNotAllowed).
+	// OpenPath streams what is stored under path (F18): what UploadPath
+	// stored there, or an http(s)/file URL the package URL policy allows
+	// (else an error wrapping ErrPackageURLNotAllowed).
 	// ErrPackageNotFound when nothing is stored there.
 	OpenPath(ctx context.Context, path string) (io.ReadCloser, error)
+	// OpenPackage streams a component's package from the location its
+	// metadata records (F19); errors as OpenPath. Unlike OpenPath it never
+	// reads a location as an upload path.
+	OpenPackage(ctx context.Context, location string) (io.ReadCloser, error)
 }
 
 // TriggerRequest is one F10 trigger.
@@ -76,6 +80,9 @@ var (
 	ErrTriggerSchema = errors.New("schema serialization failed")
 	// ErrPackageNotFound: nothing is stored under a path.
 	ErrPackageNotFound = errors.New("package not found")
+	// ErrInvalidPackageName: with package management on, an upload path
+	// that is no package name (type://tenant/namespace/name@version).
+	ErrInvalidPackageName = errors.New("invalid package name")
 )
 
 // WithLifecycle serves stats, trigger, restart, upload and download from b.
@@ -310,16 +317,20 @@ func changeInstanceStates(md *pb.FunctionMetaData, id int, target pb.FunctionSta
 }
 
 // restartInstance is F12: here when this worker runs the instance, 307 to
-// its owner otherwise. 4.0.8 builds a 400 "... doesn't exist" / "... has not
-// been assigned yet" answer for an unassigned instance but ComponentImpl
-// drops it, so the client gets 204; so do we.
+// its owner otherwise. An instance with no assignment (an id at or past the
+// parallelism, -1, or not scheduled yet) is 400 "T/N/name/id doesn't exist",
+// one assigned to a worker that is not a member 400 "... has not been
+// assigned yet", as 4.0.8's FunctionRuntimeManager.restartFunctionInstance
+// answers (ComponentImpl passes its WebApplicationException on).
 func (s *Server) restartInstance(w http.ResponseWriter, r *http.Request, md *pb.FunctionMetaData, id int) error {
 	fd := md.GetFunctionDetails()
 	fqfn := fqfnOf(fd.GetTenant(), fd.GetNamespace(), fd.GetName())
 	owner, ok := s.functions.InstanceOwner(fqfn, id)
 	switch {
+	case !ok && owner.WorkerID == "":
+		return fail(http.StatusBadRequest, "%s/%d doesn't exist", fqfn, id)
 	case !ok:
-		s.log.Debug("restart of an instance that is not assigned", "instance", fmt.Sprintf("%s/%d", fqfn, id))
+		return fail(http.StatusBadRequest, "%s/%d has not been assigned yet", fqfn, id)
 	case owner.WorkerID == s.functions.Self().WorkerID:
 		if err := s.restartLocal(fqfn, id); err != nil {
 			return err
@@ -343,11 +354,22 @@ func (s *Server) restartLocal(fqfn string, id int) error {
 }
 
 // restartAll is F11: local instances here, remote ones through their
-// owners' F12. No assigned instance: 4.0.8 drops its 400 answer too (204).
+// owners' F12. No assigned instance at all is 400 "T/N/name has not been
+// assigned yet", as 4.0.8's FunctionRuntimeManager.restartFunctionInstances.
 func (s *Server) restartAll(w http.ResponseWriter, r *http.Request, k componentKind, md *pb.FunctionMetaData) error {
 	fd := md.GetFunctionDetails()
 	fqfn := fqfnOf(fd.GetTenant(), fd.GetNamespace(), fd.GetName())
 	self := s.functions.Self().WorkerID
+	assigned := false
+	for i := 0; i < int(fd.GetParallelism()); i++ {
+		if owner, ok := s.functions.InstanceOwner(fqfn, i); ok || owner.WorkerID != "" {
+			assigned = true
+			break
+		}
+	}
+	if !assigned {
+		return fail(http.StatusBadRequest, "%s has not been assigned yet", fqfn)
+	}
 	for i := 0; i < int(fd.GetParallelism()); i++ {
 		owner, ok := s.functions.InstanceOwner(fqfn, i)
 		switch {

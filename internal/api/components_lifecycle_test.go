@@ -65,6 +65,9 @@ func (f *fakeLifecycle) Trigger(_ context.Context, req TriggerRequest) ([]byte, 
 }
 
 func (f *fakeLifecycle) UploadPath(_ context.Context, path string, r io.Reader) error {
+	if strings.HasPrefix(path, "invalid/") {
+		return fmt.Errorf("upload %s: %w", path, ErrInvalidPackageName)
+	}
 	b, err := io.ReadAll(r)
 	if err != nil {
 		return err
@@ -83,6 +86,11 @@ func (f *fakeLifecycle) OpenPath(_ context.Context, path string) (io.ReadCloser,
 		return nil, fmt.Errorf("%w: %s", ErrPackageNotFound, path)
 	}
 	return io.NopCloser(bytes.NewReader(b)), nil
+}
+
+// OpenPackage reads the same map: the fake stores locations as paths.
+func (f *fakeLifecycle) OpenPackage(ctx context.Context, location string) (io.ReadCloser, error) {
+	return f.OpenPath(ctx, location)
 }
 
 func newLifecycleServer(w fakeWorker, g Guard, f *fakeFunctions, l *fakeLifecycle) *Server {
@@ -229,7 +237,16 @@ func TestRestart(t *testing.T) {
 	}{
 		{name: "local instance", path: fnBase + "ex/0/restart", wantCode: 204, wantRestarted: "public/default/ex:0"},
 		{name: "remote instance", path: fnBase + "ex/1/restart", wantCode: 307, wantLocation: "http://host-2:6750" + fnBase + "ex/1/restart"},
-		{name: "unassigned instance: Java drops its 400", path: fnBase + "ex/2/restart", wantCode: 204},
+		{name: "unassigned instance", path: fnBase + "ex/2/restart", wantCode: 400, wantReason: "public/default/ex/2 doesn't exist"},
+		{name: "instance past the parallelism", path: fnBase + "ex/7/restart", wantCode: 400, wantReason: "public/default/ex/7 doesn't exist"},
+		{name: "instance -1", path: fnBase + "ex/-1/restart", wantCode: 400, wantReason: "public/default/ex/-1 doesn't exist"},
+		{name: "instance of a worker that left", path: "/admin/v3/sinks/public/default/snk/0/restart", wantCode: 400,
+			wantReason: "public/default/snk/0 has not been assigned yet"},
+		{name: "source instance past the parallelism", path: "/admin/v3/sources/public/default/src/7/restart", wantCode: 400,
+			wantReason: "public/default/src/7 doesn't exist"},
+		{name: "all instances, none assigned", path: "/admin/v3/functions/public/default/idle/restart", wantCode: 400,
+			wantReason: "public/default/idle has not been assigned yet"},
+		{name: "all instances of a sink whose worker left", path: "/admin/v3/sinks/public/default/snk/restart", remoteCode: 204, wantCode: 204},
 		{name: "local restart fails", path: fnBase + "ex/0/restart", restartErr: errBoom, wantCode: 500, wantReason: "boom", wantRestarted: "public/default/ex:0"},
 		{name: "all instances", path: fnBase + "ex/restart", remoteCode: 204, wantCode: 204,
 			wantRestarted: "public/default/ex:0", wantRemote: "POST /admin/v3/functions/public/default/ex/1/restart"},
@@ -243,7 +260,11 @@ func TestRestart(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newFakeFunctions()
 			f.put(t, `{"name":"ex","jar":"x","className":"fns.Exclaim","inputs":["in"],"parallelism":3}`, "public/default/ex/testfns.jar", 3)
+			f.put(t, `{"name":"idle","jar":"x","className":"fns.Exclaim","inputs":["in"],"parallelism":1}`, "public/default/idle/testfns.jar", 3)
 			putSource(f)
+			f.metas["public/default/snk"] = &pb.FunctionMetaData{Version: 1, FunctionDetails: &pb.FunctionDetails{
+				Tenant: "public", Namespace: "default", Name: "snk", ComponentType: pb.FunctionDetails_SINK, Parallelism: 1}}
+			f.departed = map[string]string{"public/default/snk:0": "gone"}
 			for _, fn := range []string{"public/default/ex", "public/default/src"} {
 				f.owners[fn+":0"] = f.self
 				f.owners[fn+":1"] = w2
@@ -433,6 +454,8 @@ func TestUploadDownload(t *testing.T) {
 	}{
 		{name: "upload", req: upload(filePart("b.bin", blob), textPart("path", "a/b")), wantCode: 204, wantStored: "a/b"},
 		{name: "upload, path first", req: upload(textPart("path", "x/y/z/b.bin"), filePart("b.bin", blob)), wantCode: 204, wantStored: "x/y/z/b.bin"},
+		{name: "upload under no package name, package management on", req: upload(filePart("b.bin", blob), textPart("path", "invalid/x")), wantCode: 500,
+			wantReason: "com.google.common.util.concurrent.UncheckedExecutionException: java.lang.IllegalArgumentException: Invalid package name 'invalid/x'"},
 		{name: "upload without path", req: upload(filePart("b.bin", blob)), wantCode: 400, wantReason: "Function Package is not provided null"},
 		{name: "upload without data", req: upload(textPart("path", "a/b")), wantCode: 400, wantReason: "Function Package is not provided a/b"},
 		{name: "upload by a non super user", req: upload(filePart("b.bin", blob), textPart("path", "a/b")), guard: denyGuard{}, wantCode: 401, wantReason: msgNotAuthorized},

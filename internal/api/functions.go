@@ -90,7 +90,9 @@ type FunctionsBackend interface {
 	DeletePackage(ctx context.Context, loc *pb.PackageLocationMetaData) error
 	// InstanceOwner names the worker assigned instance instanceID of fqfn
 	// (tenant/namespace/name); false when it is not assigned or its worker
-	// is not a current member.
+	// is not a current member. In the latter case the WorkerInfo still
+	// carries the assigned WorkerID, so restart can answer as Java does
+	// ("has not been assigned yet" rather than "doesn't exist").
 	InstanceOwner(fqfn string, instanceID int) (cluster.WorkerInfo, bool)
 	// Self is this worker.
 	Self() cluster.WorkerInfo

@@ -44,6 +44,7 @@ type fakeFunctions struct {
 	packages    map[string]string // URL -> local file
 	builtins    map[string]string // name -> local file
 	owners      map[string]cluster.WorkerInfo
+	departed    map[string]string // "fqfn:id" -> assigned worker that is no member
 	self        cluster.WorkerInfo
 	workerURLs  map[string]string // workerId -> base URL
 	local       map[string]*pb.FunctionStatus
@@ -188,7 +189,11 @@ func (f *fakeFunctions) DeletePackage(_ context.Context, loc *pb.PackageLocation
 }
 
 func (f *fakeFunctions) InstanceOwner(fqfn string, id int) (cluster.WorkerInfo, bool) {
-	w, ok := f.owners[fmt.Sprintf("%s:%d", fqfn, id)]
+	key := fmt.Sprintf("%s:%d", fqfn, id)
+	if w, ok := f.departed[key]; ok {
+		return cluster.WorkerInfo{WorkerID: w}, false
+	}
+	w, ok := f.owners[key]
 	return w, ok
 }
 

@@ -92,6 +92,11 @@ func (s *Server) uploadByPath(w http.ResponseWriter, r *http.Request) error {
 	}
 	if err := s.lifecycle.UploadPath(r.Context(), *path, data); err != nil {
 		switch {
+		case errors.Is(err, ErrInvalidPackageName):
+			// 4.0.8 hands the path to its admin client's packages().upload,
+			// whose PackageName.get throws through a Guava cache; the
+			// worker answers 500 with the wrapped exception's text.
+			return fail(http.StatusInternalServerError, "%s", javaInvalidPackageName(*path))
 		case errors.Is(err, ErrPackageTooLarge):
 			return fail(http.StatusRequestEntityTooLarge, "%s", err.Error())
 		case errors.Is(err, ErrBadPackage):
@@ -101,6 +106,12 @@ func (s *Server) uploadByPath(w http.ResponseWriter, r *http.Request) error {
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
+}
+
+// javaInvalidPackageName is 4.0.8's answer to an upload by path, with
+// package management on, whose path is no package name.
+func javaInvalidPackageName(path string) string {
+	return "com.google.common.util.concurrent.UncheckedExecutionException: java.lang.IllegalArgumentException: Invalid package name '" + path + "'"
 }
 
 // javaSplit is Java's String.split("/"): trailing empty strings dropped.
@@ -139,7 +150,7 @@ func (s *Server) downloadByPath(w http.ResponseWriter, r *http.Request) error {
 			return fail(http.StatusUnauthorized, msgNotAuthorized)
 		}
 	}
-	return s.streamPackage(w, r, path)
+	return s.streamPackage(w, r, path, true)
 }
 
 // downloadComponentPackage is F19.
@@ -162,16 +173,21 @@ func (s *Server) downloadComponentPackage(w http.ResponseWriter, r *http.Request
 			return fail(http.StatusNotFound, "%s has no transform function", name)
 		}
 	}
-	return s.streamPackage(w, r, path)
+	return s.streamPackage(w, r, path, false)
 }
 
 // streamPackage answers 200 with the package's bytes; like Java the
-// Content-Type is the resource's application/json.
-func (s *Server) streamPackage(w http.ResponseWriter, r *http.Request, path string) error {
+// Content-Type is the resource's application/json. byPath: path is an
+// upload path (F18), else a component's package location (F19).
+func (s *Server) streamPackage(w http.ResponseWriter, r *http.Request, path string, byPath bool) error {
 	if s.lifecycle == nil {
 		return fail(http.StatusInternalServerError, "download is not available on this worker")
 	}
-	rc, err := s.lifecycle.OpenPath(r.Context(), path)
+	open := s.lifecycle.OpenPackage
+	if byPath {
+		open = s.lifecycle.OpenPath
+	}
+	rc, err := open(r.Context(), path)
 	switch {
 	case errors.Is(err, ErrPackageNotFound):
 		return fail(http.StatusNotFound, "%s", err.Error())

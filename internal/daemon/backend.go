@@ -192,6 +192,8 @@ func mapPackageError(err error) error {
 		return fmt.Errorf("%w: %v", api.ErrPackageTooLarge, err)
 	case errors.Is(err, packages.ErrUnsafeArchive), errors.Is(err, packages.ErrCorrupt), errors.Is(err, packages.ErrInvalidPath):
 		return fmt.Errorf("%w: %v", api.ErrBadPackage, err)
+	case errors.Is(err, packages.ErrInvalidPackageName):
+		return fmt.Errorf("%w: %v", api.ErrInvalidPackageName, err)
 	case errors.Is(err, packages.ErrURLNotAllowed):
 		return fmt.Errorf("%w: %v", api.ErrPackageURLNotAllowed, err)
 	}
@@ -217,7 +219,7 @@ func (f functions) InstanceOwner(fqfn string, instanceID int) (cluster.WorkerInf
 			}
 		}
 	}
-	return cluster.WorkerInfo{}, false
+	return cluster.WorkerInfo{WorkerID: owner}, false
 }
 
 func (f functions) Self() cluster.WorkerInfo { return f.d.self() }

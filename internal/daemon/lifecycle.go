@@ -162,3 +162,14 @@ func (l lifecycle) OpenPath(ctx context.Context, path string) (io.ReadCloser, er
 	}
 	return rc, nil
 }
+
+func (l lifecycle) OpenPackage(ctx context.Context, location string) (io.ReadCloser, error) {
+	rc, err := l.d.packages.Open(ctx, &pb.PackageLocationMetaData{PackagePath: location})
+	if errors.Is(err, packages.ErrNotFound) {
+		return nil, fmt.Errorf("%w: %v", api.ErrPackageNotFound, err)
+	}
+	if err != nil {
+		return nil, mapPackageError(err)
+	}
+	return rc, nil
+}

@@ -18,9 +18,12 @@ import (
 	"github.com/pulsar-functions-worker/pulsar-functions-worker/internal/pb"
 )
 
-// The REST API's upload and download by path (Java: a DistributedLog log of
-// that name) keep a path's bytes in a package topic named after the path:
-// the same layout as uploaded packages, a name derived from the path.
+// The REST API's upload and download by path (F17/F18) use the store Java
+// uses for them: with functionsWorkerEnablePackageManagement the broker's
+// packages service, under the path as a package name (type://t/ns/name@v);
+// without it Java writes a DistributedLog log of that name, and we keep the
+// bytes in a package topic named after the path (the same layout as
+// uploaded packages).
 
 // PathTopic is the package topic that holds what was uploaded under path.
 func (s *Store) PathTopic(path string) string {
@@ -32,8 +35,22 @@ func (s *Store) PathTopic(path string) string {
 	return fmt.Sprintf("%s%s/upload-%s-%s", topicScheme, s.opts.FunctionsNamespace, slug, hex.EncodeToString(sum[:8]))
 }
 
-// UploadAt stores r under path, replacing what was there.
+// ErrInvalidPackageName reports an upload by path, with package management
+// on, whose path is no package name (Java's PackageName refuses it).
+var ErrInvalidPackageName = errors.New("invalid package name")
+
+// UploadAt stores r under path: with package management, in the packages
+// service as the package path names (ErrInvalidPackageName if it names
+// none; the service refuses to overwrite, ErrExists), else in path's topic,
+// replacing what was there.
 func (s *Store) UploadAt(ctx context.Context, path string, r io.Reader) (err error) {
+	if s.opts.PackageManagement {
+		p, err := ParsePath(path)
+		if err != nil || p.Kind != KindPackage {
+			return fmt.Errorf("upload %s: %w: Invalid package name '%s'", path, ErrInvalidPackageName, path)
+		}
+		return s.putPackage(ctx, p, r, baseName(p.Name), "uploaded by path", time.Now().UnixMilli())
+	}
 	if err := s.needBroker(); err != nil {
 		return err
 	}
@@ -93,12 +110,23 @@ func (s *Store) UploadAt(ctx context.Context, path string, r io.Reader) (err err
 	return nil
 }
 
-// OpenAt streams what path names: a package location this worker stores
-// (a package topic, builtin://, a package URL, or an http(s)/file URL the
-// URL policy allows, as Open), else what UploadAt stored under path.
+// OpenAt streams what path names, in Java's order (ComponentImpl
+// .getStreamingOutput): an http(s) or file URL the URL policy allows, a
+// builtin:// archive, then with package management the package the path
+// names, without it what UploadAt stored under path. A persistent:// package
+// topic (a location this worker recorded) is read as itself.
 func (s *Store) OpenAt(ctx context.Context, path string) (io.ReadCloser, error) {
-	if p, err := ParsePath(path); err == nil && p.Kind != KindDistributedLog {
-		return s.Open(ctx, &pb.PackageLocationMetaData{PackagePath: path})
+	p, err := ParsePath(path)
+	if err == nil {
+		switch {
+		case p.Kind == KindHTTP || p.Kind == KindFile || p.Kind == KindBuiltin || p.Kind == KindTopic,
+			p.Kind == KindPackage && s.opts.PackageManagement:
+			return s.Open(ctx, &pb.PackageLocationMetaData{PackagePath: path})
+		}
+	}
+	if s.opts.PackageManagement {
+		// Java fails inside its streaming answer (200, empty body); we say why.
+		return nil, fmt.Errorf("download %s: %w: Invalid package name '%s'", path, ErrNotFound, path)
 	}
 	return s.Open(ctx, &pb.PackageLocationMetaData{PackagePath: s.PathTopic(path)})
 }

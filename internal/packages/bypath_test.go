@@ -1,13 +1,17 @@
 package packages
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/pulsar-functions-worker/pulsar-functions-worker/internal/broker"
 )
 
 // TestPathTopic: every upload path has its own package topic, the same one
@@ -61,5 +65,47 @@ func TestOpenAtLocations(t *testing.T) {
 	}
 	if _, err := s.OpenAt(context.Background(), "public/default/fn/f.jar"); err == nil {
 		t.Error("an upload path opened without a broker")
+	}
+}
+
+// TestByPathPackageManagement: with package management, upload and
+// download by path use the packages service under the path as a package
+// name, as Java does, and a path that is no package name is refused.
+func TestByPathPackageManagement(t *testing.T) {
+	fake := &fakePackages{pkgs: map[string][]byte{}, meta: map[string]packageMetadata{}}
+	srv := httptest.NewServer(fake)
+	defer srv.Close()
+	s := newStore(t, Options{PackageManagement: true, WebServiceURL: srv.URL}, &broker.Broker{HTTP: srv.Client()})
+	ctx := context.Background()
+	payload := bytes.Repeat([]byte("p"), 100<<10)
+	if err := s.UploadAt(ctx, "function://public/default/p@1", bytes.NewReader(payload)); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := fake.pkgs["function/public/default/p/1"]; !ok {
+		t.Fatalf("the packages service has %v", fake.pkgs)
+	}
+	rc, err := s.OpenAt(ctx, "function://public/default/p@1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := io.ReadAll(rc)
+	rc.Close()
+	if !bytes.Equal(got, payload) {
+		t.Fatalf("downloaded %d bytes, want the %d uploaded", len(got), len(payload))
+	}
+	if err := s.UploadAt(ctx, "function://public/default/p@1", strings.NewReader("again")); !errors.Is(err, ErrExists) {
+		t.Errorf("upload over an existing package = %v, want ErrExists", err)
+	}
+	for _, bad := range []string{"public/default/x", "function://public/x", "persistent://public/default/x", "http://example.com/x.jar"} {
+		err := s.UploadAt(ctx, bad, strings.NewReader("x"))
+		if !errors.Is(err, ErrInvalidPackageName) || !strings.Contains(err.Error(), "Invalid package name '"+bad+"'") {
+			t.Errorf("UploadAt(%q) = %v, want ErrInvalidPackageName", bad, err)
+		}
+	}
+	if _, err := s.OpenAt(ctx, "public/default/x"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("OpenAt(no package name) = %v, want ErrNotFound", err)
+	}
+	if _, err := s.OpenAt(ctx, "function://public/default/missing@1"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("OpenAt(missing) = %v, want ErrNotFound", err)
 	}
 }

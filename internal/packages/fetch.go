@@ -145,6 +145,7 @@ func (s *Store) getUserURL(ctx context.Context, p Path, ct pb.FunctionDetails_Co
 	if err != nil {
 		return nil, err
 	}
+	identityEncoding(req) // kept on redirects: the client copies the headers
 	client := &http.Client{Transport: s.userHTTP, CheckRedirect: func(req *http.Request, via []*http.Request) error {
 		if len(via) >= 10 {
 			return errors.New("stopped after 10 redirects")
