@@ -63,7 +63,11 @@ func Join(ctx context.Context, sub Subscriber, stats StatsReader, topic string, 
 		Name:             self.String(),
 		Properties:       map[string]string{idProperty: self.String()},
 		EventListener:    listener{m},
-		// Nobody produces to this topic; keep the consumer's footprint small.
+		// Nobody produces to this topic, and, like the Java worker's
+		// LeaderService, we never receive from it: a message someone does
+		// produce stays in the subscription's backlog (the broker sends at
+		// most one into this queue, for lack of permits) and changes
+		// nothing. Keep the consumer's footprint small.
 		ReceiverQueueSize: 1,
 	})
 	if err != nil {

@@ -27,6 +27,7 @@ type StateTopic struct {
 	readName  string // reader name and subscription role prefix
 	compacted bool
 	apply     func(pulsar.Message) error
+	skipped   func()
 	log       *slog.Logger
 
 	mu       sync.Mutex
@@ -46,14 +47,19 @@ type StateTopicOptions struct {
 	// ReadCompacted reads the compacted view of the topic.
 	ReadCompacted bool
 	// Apply is called for every message read, one at a time, in order. An
-	// error stops the follower (the Java worker treats it as fatal).
+	// UndecodableError skips the message (logged, counted with Skipped);
+	// any other error stops the follower (the Java worker treats it as
+	// fatal).
 	Apply func(pulsar.Message) error
+	// Skipped, when set, is called for every message skipped as
+	// undecodable (the worker's skip counter).
+	Skipped func()
 }
 
 // NewStateTopic prepares a state topic; Load reads it.
 func NewStateTopic(client pulsar.Client, o StateTopicOptions, log *slog.Logger) *StateTopic {
 	return &StateTopic{client: client, topic: o.Topic, readName: o.ReaderName, compacted: o.ReadCompacted,
-		apply: o.Apply, log: log.With("topic", o.Topic)}
+		apply: o.Apply, skipped: o.Skipped, log: log.With("topic", o.Topic)}
 }
 
 func (s *StateTopic) openReader(start pulsar.MessageID) (pulsar.Reader, error) {
@@ -105,9 +111,19 @@ func (s *StateTopic) drain(ctx context.Context) (int, error) {
 	}
 }
 
+// applyMsg applies one message; an undecodable one is logged, counted and
+// skipped (the reader moves past it), so one bad message on a shared topic
+// cannot stop every worker of the cluster, again at each restart.
 func (s *StateTopic) applyMsg(msg pulsar.Message) error {
 	if err := s.apply(msg); err != nil {
-		return fmt.Errorf("apply message %v of %s: %w", msg.ID(), s.topic, err)
+		if !IsUndecodable(err) {
+			return fmt.Errorf("apply message %v of %s: %w", msg.ID(), s.topic, err)
+		}
+		s.log.Error("skipping a state topic message that cannot be decoded",
+			"message_id", msg.ID().String(), "key", msg.Key(), "payload_bytes", len(msg.Payload()), "err", err)
+		if s.skipped != nil {
+			s.skipped()
+		}
 	}
 	s.mu.Lock()
 	s.lastID = msg.ID()
@@ -172,9 +188,11 @@ func (s *StateTopic) Lead(ctx context.Context, producerName string, retry time.D
 			Name:               producerName,
 			ProducerAccessMode: pulsar.ProducerAccessModeExclusive,
 			DisableBatching:    true,
-			// The Java worker compresses with LZ4, but pulsar-client-go's LZ4
-			// turns an empty payload (an assignment tombstone) into bytes its
-			// readers then fail to parse; these messages are small anyway.
+			// The Java worker compresses with LZ4. We read its LZ4
+			// tombstones (see StatePayload) but write uncompressed:
+			// previous releases of this worker fail on an LZ4-compressed
+			// empty payload, and may still read these topics during a
+			// rolling upgrade. These messages are small anyway.
 			CompressionType: pulsar.NoCompression,
 		})
 		if err == nil {

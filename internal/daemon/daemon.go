@@ -231,11 +231,13 @@ func (d *Daemon) start(ctx context.Context) error {
 	d.meta = metadata.New(b.Client, metadata.Options{
 		Topic: d.cfg.MetadataTopic(), WorkerID: d.self().WorkerID,
 		Compacted: d.cfg.UseCompactedMetadataTopic, Logger: d.log.With("component", "metadata"),
+		Skipped: d.metrics.skipCounter(d.cfg.MetadataTopic()),
 	})
 	if err := d.meta.Load(ctx); err != nil {
 		return err
 	}
-	d.assignments = scheduler.NewAssignments(b.Client, d.cfg.AssignmentTopic(), d.self().WorkerID, d.log.With("component", "assignments"))
+	d.assignments = scheduler.NewAssignments(b.Client, d.cfg.AssignmentTopic(), d.self().WorkerID,
+		d.metrics.skipCounter(d.cfg.AssignmentTopic()), d.log.With("component", "assignments"))
 	if err := d.assignments.Load(ctx); err != nil {
 		return err
 	}

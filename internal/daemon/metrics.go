@@ -15,6 +15,9 @@ type workerMetrics struct {
 	members     prometheus.Gauge
 	startupTime prometheus.Gauge
 	reload      reloadMetrics
+	// stateSkipped counts state topic messages skipped as undecodable, by
+	// topic: nonzero means something other than a worker wrote there.
+	stateSkipped *prometheus.CounterVec
 }
 
 func newWorkerMetrics(clusterName string, d *Daemon) *workerMetrics {
@@ -29,12 +32,16 @@ func newWorkerMetrics(clusterName string, d *Daemon) *workerMetrics {
 			Name: "pulsar_functions_worker_startup_seconds", ConstLabels: labels,
 			Help: "Time from start until the worker had joined the cluster.",
 		}),
+		stateSkipped: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "pulsar_functions_worker_state_messages_skipped_total", ConstLabels: labels,
+			Help: "Messages of the cluster's state topics (metadata, assignments) skipped because they cannot be decoded.",
+		}, []string{"topic"}),
 	}
 	m.reload = newReloadMetrics(m.registry)
 	m.registry.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		m.members, m.startupTime,
+		m.members, m.startupTime, m.stateSkipped,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "pulsar_functions_worker_up", ConstLabels: labels,
 			Help: "1 once the worker has joined the cluster and serves requests.",
@@ -50,6 +57,13 @@ func newWorkerMetrics(clusterName string, d *Daemon) *workerMetrics {
 		}, func() float64 { return 1 }),
 	)
 	return m
+}
+
+// skipCounter is the Skipped callback of one state topic. It creates the
+// topic's series at once, so dashboards see 0 rather than nothing.
+func (m *workerMetrics) skipCounter(topic string) func() {
+	c := m.stateSkipped.WithLabelValues(topic)
+	return c.Inc
 }
 
 func b2f(b bool) float64 {

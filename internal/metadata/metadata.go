@@ -44,7 +44,9 @@ type Options struct {
 	// Compacted selects the useCompactedMetadataTopic format: key = FQFN,
 	// value = FunctionMetaData, empty value = delete.
 	Compacted bool
-	Logger    *slog.Logger
+	// Skipped, when set, counts messages skipped as undecodable.
+	Skipped func()
+	Logger  *slog.Logger
 }
 
 // Manager holds this worker's view of all functions, sources and sinks.
@@ -68,6 +70,7 @@ func New(client pulsar.Client, o Options) *Manager {
 		ReaderName:    o.WorkerID + "-function-metadata-tailer",
 		ReadCompacted: o.Compacted,
 		Apply:         m.applyMessage,
+		Skipped:       o.Skipped,
 	}, o.Logger)
 	return m
 }
@@ -238,18 +241,43 @@ func (m *Manager) set(fqfn string, md *pb.FunctionMetaData, del bool) {
 }
 
 // decode reads one metadata message in either format. md is nil for a
-// message to skip.
+// message to ignore; errors are cluster.UndecodableError (the reader skips
+// the message).
 func decode(msg pulsar.Message, compacted bool) (md *pb.FunctionMetaData, del bool, err error) {
+	md, del, err = decodeFormat(msg, compacted)
+	if err == nil && md != nil {
+		err = checkNamed(md)
+	}
+	if err != nil {
+		return nil, false, cluster.Undecodable(err)
+	}
+	return md, del, nil
+}
+
+// checkNamed rejects metadata that names no function: bytes that happen to
+// parse as a message (an empty payload parses as an UPDATE of nothing) must
+// not become a function the scheduler places.
+func checkNamed(md *pb.FunctionMetaData) error {
+	d := md.GetFunctionDetails()
+	if d.GetTenant() == "" || d.GetNamespace() == "" || d.GetName() == "" {
+		return fmt.Errorf("metadata names no function (tenant %q, namespace %q, name %q)", d.GetTenant(), d.GetNamespace(), d.GetName())
+	}
+	return nil
+}
+
+func decodeFormat(msg pulsar.Message, compacted bool) (md *pb.FunctionMetaData, del bool, err error) {
+	payload := cluster.StatePayload(msg.Payload())
 	if !compacted {
 		var req pb.ServiceRequest
-		if err := proto.Unmarshal(msg.Payload(), &req); err != nil {
+		if err := proto.Unmarshal(payload, &req); err != nil {
 			return nil, false, fmt.Errorf("decode metadata request %v: %w", msg.ID(), err)
 		}
 		switch req.GetServiceRequestType() {
-		case pb.ServiceRequest_UPDATE:
-			return req.GetFunctionMetaData(), false, nil
-		case pb.ServiceRequest_DELETE:
-			return req.GetFunctionMetaData(), true, nil
+		case pb.ServiceRequest_UPDATE, pb.ServiceRequest_DELETE:
+			if req.GetFunctionMetaData() == nil {
+				return nil, false, fmt.Errorf("metadata request %v: %v without function metadata", msg.ID(), req.GetServiceRequestType())
+			}
+			return req.GetFunctionMetaData(), req.GetServiceRequestType() == pb.ServiceRequest_DELETE, nil
 		default:
 			return nil, false, nil
 		}
@@ -262,7 +290,7 @@ func decode(msg pulsar.Message, compacted bool) (md *pb.FunctionMetaData, del bo
 	if err != nil {
 		return nil, false, fmt.Errorf("metadata message %v: version property %q: %w", msg.ID(), v, err)
 	}
-	if len(msg.Payload()) == 0 {
+	if len(payload) == 0 {
 		tenant, ns, name, err := splitFQFN(msg.Key())
 		if err != nil {
 			return nil, false, fmt.Errorf("metadata tombstone %v: %w", msg.ID(), err)
@@ -272,7 +300,7 @@ func decode(msg pulsar.Message, compacted bool) (md *pb.FunctionMetaData, del bo
 		}}, true, nil
 	}
 	md = &pb.FunctionMetaData{}
-	if err := proto.Unmarshal(msg.Payload(), md); err != nil {
+	if err := proto.Unmarshal(payload, md); err != nil {
 		return nil, false, fmt.Errorf("decode metadata %v: %w", msg.ID(), err)
 	}
 	return md, false, nil

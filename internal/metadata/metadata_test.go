@@ -11,6 +11,7 @@ import (
 	"github.com/apache/pulsar-client-go/pulsar"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/pulsar-functions-worker/pulsar-functions-worker/internal/cluster"
 	"github.com/pulsar-functions-worker/pulsar-functions-worker/internal/pb"
 )
 
@@ -131,4 +132,63 @@ func FuzzDecode(f *testing.F) {
 	f.Fuzz(func(t *testing.T, payload []byte, key, version string, compacted bool) {
 		_, _, _ = decode(fakeMsg{key: key, payload: payload, props: map[string]string{"version": version}}, compacted)
 	})
+}
+
+func TestDecodeBadAndCompressedEmptyPayloads(t *testing.T) {
+	emptyReq, _ := proto.Marshal(&pb.ServiceRequest{ServiceRequestType: pb.ServiceRequest_UPDATE})
+	garbage := []byte("not a protobuf \xff\x00")
+	v7 := map[string]string{"version": "7"}
+	tests := []struct {
+		name            string
+		compacted       bool
+		msg             fakeMsg
+		wantDel         bool
+		wantIgnored     bool // md nil, no error
+		wantUndecodable bool
+	}{
+		{name: "compacted: our tombstone", compacted: true,
+			msg: fakeMsg{key: "public/default/f", props: v7}, wantDel: true},
+		{name: "compacted: Java tombstone, LZ4 of an empty payload", compacted: true,
+			msg: fakeMsg{key: "public/default/f", payload: []byte{0x00}, props: v7}, wantDel: true},
+		{name: "compacted: garbage", compacted: true,
+			msg: fakeMsg{key: "public/default/f", payload: garbage, props: v7}, wantUndecodable: true},
+		{name: "compacted: bad version property", compacted: true,
+			msg: fakeMsg{key: "public/default/f", props: map[string]string{"version": "x"}}, wantUndecodable: true},
+		{name: "compacted: tombstone with a bad key", compacted: true,
+			msg: fakeMsg{key: "f", props: v7}, wantUndecodable: true},
+		{name: "compacted: metadata naming no function", compacted: true,
+			msg: fakeMsg{key: "public/default/f", payload: []byte{0x08, 0x01}, props: v7}, wantUndecodable: true},
+		{name: "default: garbage", msg: fakeMsg{payload: garbage, props: v7}, wantUndecodable: true},
+		{name: "default: empty payload is an update of nothing", msg: fakeMsg{props: v7}, wantUndecodable: true},
+		{name: "default: LZ4 of an empty payload", msg: fakeMsg{payload: []byte{0x00}, props: v7}, wantUndecodable: true},
+		{name: "default: update without metadata", msg: fakeMsg{payload: emptyReq, props: v7}, wantUndecodable: true},
+		{name: "default: INITIALIZE is ignored, as by Java",
+			msg: fakeMsg{payload: mustMarshal(t, &pb.ServiceRequest{ServiceRequestType: pb.ServiceRequest_INITIALIZE})}, wantIgnored: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			md, del, err := decode(tt.msg, tt.compacted)
+			if cluster.IsUndecodable(err) != tt.wantUndecodable || (err != nil && !tt.wantUndecodable) {
+				t.Fatalf("decode = %v, want undecodable %v", err, tt.wantUndecodable)
+			}
+			if err != nil {
+				return
+			}
+			if (md == nil) != tt.wantIgnored || del != tt.wantDel {
+				t.Fatalf("decode = %v, del %v; want ignored %v, del %v", md, del, tt.wantIgnored, tt.wantDel)
+			}
+			if del && FQFNOf(md) != "public/default/f" {
+				t.Fatalf("tombstone for %q", FQFNOf(md))
+			}
+		})
+	}
+}
+
+func mustMarshal(t *testing.T, m proto.Message) []byte {
+	t.Helper()
+	b, err := proto.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }

@@ -28,14 +28,16 @@ type Assignments struct {
 	changed func()
 }
 
-// NewAssignments prepares the view of topic for worker workerID.
-func NewAssignments(client pulsar.Client, topic, workerID string, log *slog.Logger) *Assignments {
+// NewAssignments prepares the view of topic for worker workerID. skipped,
+// when set, counts messages skipped as undecodable.
+func NewAssignments(client pulsar.Client, topic, workerID string, skipped func(), log *slog.Logger) *Assignments {
 	a := &Assignments{workerID: workerID, log: log, byKey: map[string]*pb.Assignment{}, changed: func() {}}
 	a.topic = cluster.NewStateTopic(client, cluster.StateTopicOptions{
 		Topic:         topic,
 		ReaderName:    workerID + "-function-assignment-tailer",
 		ReadCompacted: true,
 		Apply:         a.applyMessage,
+		Skipped:       skipped,
 	}, log)
 	return a
 }
@@ -60,14 +62,18 @@ func (a *Assignments) Unlead(fail func(error)) error { return a.topic.Unlead(fai
 // Close releases the reader and producer.
 func (a *Assignments) Close() { a.topic.Close() }
 
+// applyMessage applies one message of the topic: an empty payload (ours, or
+// a Java leader's LZ4-compressed one) deletes the key; a payload that is not
+// an Assignment is undecodable, and skipped by the reader.
 func (a *Assignments) applyMessage(msg pulsar.Message) error {
-	if len(msg.Payload()) == 0 {
+	payload := cluster.StatePayload(msg.Payload())
+	if len(payload) == 0 {
 		a.set(msg.Key(), nil)
 		return nil
 	}
 	var asg pb.Assignment
-	if err := proto.Unmarshal(msg.Payload(), &asg); err != nil {
-		return fmt.Errorf("decode assignment %s: %w", msg.Key(), err)
+	if err := proto.Unmarshal(payload, &asg); err != nil {
+		return cluster.Undecodable(fmt.Errorf("decode assignment %q: %w", msg.Key(), err))
 	}
 	a.set(msg.Key(), &asg)
 	return nil
@@ -101,9 +107,12 @@ func (a *Assignments) forget(key string) {
 
 // write publishes an assignment (nil: a tombstone) as the leader and applies it.
 func (a *Assignments) write(ctx context.Context, key string, asg *pb.Assignment) error {
-	// pulsar-client-go readers discard a message with an empty payload as
-	// corrupt unless it has properties, so tombstones carry one (Java
-	// readers ignore it).
+	// Tombstones are uncompressed empty payloads, not the Java leader's
+	// LZ4-compressed ones, because previous releases of this worker fail
+	// on the LZ4 form and may still read the topic during a rolling
+	// upgrade. pulsar-client-go readers discard a message with an empty
+	// payload as corrupt unless it has properties, so tombstones carry one
+	// (Java readers ignore it).
 	msg := &pulsar.ProducerMessage{Key: key, Properties: map[string]string{"tombstone": "true"}}
 	if asg != nil {
 		msg.Properties = nil

@@ -59,6 +59,8 @@ type Scheduler struct {
 	firstSeen  map[string]time.Time
 	lastRounds int
 
+	now func() time.Time // the clock of the failure check; tests set it
+
 	ops         chan func(context.Context) // rebalances and drains, run by the loop
 	rebalancing atomic.Bool
 	drains      drains
@@ -67,7 +69,7 @@ type Scheduler struct {
 // New prepares a scheduler over the given views.
 func New(fns Functions, members Members, asg *Assignments, o Options) *Scheduler {
 	return &Scheduler{opts: o, fns: fns, members: members, asg: asg, log: o.Logger,
-		trigger: make(chan struct{}, 1), firstSeen: map[string]time.Time{},
+		trigger: make(chan struct{}, 1), firstSeen: map[string]time.Time{}, now: time.Now,
 		ops: make(chan func(context.Context), 8), drains: drains{records: map[string]*DrainStatus{}}}
 }
 
@@ -80,13 +82,18 @@ func (s *Scheduler) Trigger() {
 	}
 }
 
-// Run schedules on every trigger and checks for failed workers periodically,
-// until ctx ends. Only the leader runs it.
+// Run schedules on every trigger and checks for failed workers, until ctx
+// ends. Only the leader runs it. A new leader checks at once (the previous
+// leader's clock is lost with it, so waiting a whole period first would only
+// delay moving the instances of a worker that died with it); afterwards a
+// check comes every failureCheckFreqMs, or sooner when an instance on a
+// missing worker falls due, so instances move rescheduleTimeoutMs after the
+// leader first saw them missing rather than up to a period later.
 func (s *Scheduler) Run(ctx context.Context) error {
 	s.Trigger()
-	every, _ := s.opts.Timers()
-	check := time.NewTimer(every)
+	check := time.NewTimer(0)
 	defer check.Stop()
+	first := true
 	for {
 		select {
 		case <-ctx.Done():
@@ -100,13 +107,25 @@ func (s *Scheduler) Run(ctx context.Context) error {
 			op(ctx)
 		case <-check.C:
 			s.pruneDrains(ctx)
-			if s.checkFailures(ctx) {
+			needRound, earliest := s.checkFailures(ctx, first)
+			first = false
+			if needRound {
 				s.Trigger()
 			}
-			every, _ := s.opts.Timers()
-			check.Reset(every)
+			every, timeout := s.opts.Timers()
+			check.Reset(nextCheck(s.now(), earliest, timeout, every))
 		}
 	}
+}
+
+// nextCheck is the wait until the next failure check: the regular period
+// every, or less when the earliest instance still waiting (first seen
+// missing at earliest; zero: none) falls due after timeout. Never negative.
+func nextCheck(now, earliest time.Time, timeout, every time.Duration) time.Duration {
+	if earliest.IsZero() {
+		return every
+	}
+	return max(min(earliest.Add(timeout).Sub(now), every), 0)
 }
 
 func isHeartbeat(md *pb.FunctionMetaData) bool {
@@ -210,16 +229,18 @@ func (s *Scheduler) Schedule(ctx context.Context) error {
 }
 
 // checkFailures is the Java worker's checkFailures: remember since when each
-// instance is unassigned or on a worker that left, and after
-// RescheduleTimeout forget its assignment so the next round moves it. It
-// reports whether a round is needed.
-func (s *Scheduler) checkFailures(ctx context.Context) bool {
+// instance is unassigned or on a worker that left, and once it has been so
+// for RescheduleTimeout forget its assignment so the next round moves it. It
+// reports whether a round is needed, and when the earliest instance still
+// waiting was first seen (zero: none), for the next check's timer. first says
+// this is the new leader's first check, which logs what it inherited.
+func (s *Scheduler) checkFailures(ctx context.Context, first bool) (needRound bool, earliest time.Time) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	members, err := s.members.Members(ctx)
 	if err != nil {
 		s.log.Warn("failure check: read members", "err", err)
-		return false
+		return false, time.Time{}
 	}
 	live := map[string]bool{}
 	for _, m := range members {
@@ -227,12 +248,16 @@ func (s *Scheduler) checkFailures(ctx context.Context) bool {
 	}
 	want := s.instances()
 	current := s.asg.snapshot()
-	now := time.Now()
+	now := s.now()
 	seen := map[string]bool{}
+	missing := map[string]int{} // instances by missing worker
 	for key, inst := range want {
 		asg, ok := current[key]
 		if ok && (live[asg.GetWorkerId()] || isHeartbeat(inst.GetFunctionMetaData())) {
 			continue
+		}
+		if ok {
+			missing[asg.GetWorkerId()]++
 		}
 		seen[key] = true
 		if _, ok := s.firstSeen[key]; !ok {
@@ -244,18 +269,39 @@ func (s *Scheduler) checkFailures(ctx context.Context) bool {
 			delete(s.firstSeen, key)
 		}
 	}
-	needRound := false
 	_, timeout := s.opts.Timers()
-	for key, since := range s.firstSeen {
-		if now.Sub(since) > timeout {
-			if asg, ok := current[key]; ok {
-				s.log.Warn("rescheduling instance of a worker that left", "instance", key, "worker", asg.GetWorkerId(),
-					"since", since.Format(time.RFC3339))
-				s.asg.forget(key)
-			}
-			delete(s.firstSeen, key)
-			needRound = true
-		}
+	if first && len(missing) > 0 {
+		s.log.Info("new leader: instances assigned to workers that are not members",
+			"instances", sum(missing), "workers", slices.Sorted(maps.Keys(missing)), "reschedule_in", timeout)
 	}
-	return needRound
+	moved := map[string]int{}
+	for key, since := range s.firstSeen {
+		if now.Sub(since) < timeout {
+			if earliest.IsZero() || since.Before(earliest) {
+				earliest = since
+			}
+			continue
+		}
+		if asg, ok := current[key]; ok {
+			s.log.Info("rescheduling instance of a worker that left", "instance", key, "worker", asg.GetWorkerId(),
+				"since", since.Format(time.RFC3339))
+			s.asg.forget(key)
+			moved[asg.GetWorkerId()]++
+		}
+		delete(s.firstSeen, key)
+		needRound = true
+	}
+	if len(moved) > 0 {
+		s.log.Info("rescheduling instances of workers that left", "instances", sum(moved),
+			"workers", slices.Sorted(maps.Keys(moved)), "after", timeout)
+	}
+	return needRound, earliest
+}
+
+func sum(m map[string]int) int {
+	n := 0
+	for _, v := range m {
+		n += v
+	}
+	return n
 }
