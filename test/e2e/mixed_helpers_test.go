@@ -242,9 +242,11 @@ func (c *mixedCluster) expectMembers(timeout time.Duration) string {
 			}
 		}
 		leader = leaders[0]
-		// Our workers' own view (the broker's active-consumer events) agrees.
+		// Each worker's own view (ours: the broker's active-consumer events)
+		// agrees, and the leader has taken over (a write to a leader that
+		// has not is answered 503 "Leader not yet ready").
 		for _, w := range ws {
-			if w.Kind != harness.KindGo {
+			if w.Kind != harness.KindGo && w.ID != leader {
 				continue
 			}
 			code, _ := harness.Do(c.t, http.MethodGet, w.URL()+"/admin/v2/worker/cluster/leader/ready", nil)

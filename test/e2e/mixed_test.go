@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -284,6 +285,19 @@ func runMixed(t *testing.T, p harness.Pulsar, goBin string, javaN, goN int, lead
 		if c.kinds[newLeader] == leaderKind {
 			t.Errorf("new leader %s is a %s worker too; the ids were chosen for the other kind", newLeader, leaderKind)
 		}
+		if nl := c.workers[newLeader]; nl.Kind == harness.KindGo && len(moved) > 0 {
+			// Ours acts at once on takeover: its first failure check
+			// already sees the dead leader's instances.
+			harness.Eventually(t, time.Minute, "the new leader's first failure check", func() error {
+				for _, l := range strings.Split(nl.Log(), "\n") {
+					if strings.Contains(l, "new leader: instances assigned to workers that are not members") && strings.Contains(l, leaderID) {
+						t.Logf("new leader's first failure check: %s", l)
+						return nil
+					}
+				}
+				return fmt.Errorf("%s has not logged its first failure check naming %s", newLeader, leaderID)
+			})
+		}
 		for _, f := range fns {
 			c.waitRunningEverywhere(f, 5*time.Minute)
 		}
@@ -294,7 +308,7 @@ func runMixed(t *testing.T, p harness.Pulsar, goBin string, javaN, goN int, lead
 	})
 
 	step(t, "a replacement joins, then delete through every worker", func(t *testing.T) {
-		id := fmt.Sprintf("%s-r-%s", leaderKind, u)
+		id := fmt.Sprintf("%s-r%s", leaderKind, u)
 		c.add(leaderKind, id)
 		c.start(id).WaitReady(4 * time.Minute)
 		leaderID = c.expectMembers(2 * time.Minute)
