@@ -140,11 +140,8 @@ func TestRollingMigration(t *testing.T) {
 	ids := []string{"worker-a", "worker-b", "worker-c"}
 	for _, id := range ids {
 		c.add(harness.KindJava, id)
-		c.start(id)
 	}
-	for _, w := range c.live() {
-		w.WaitReady(4 * time.Minute)
-	}
+	c.startAll(ids)
 	leader := c.expectMembers(2 * time.Minute)
 	t.Logf("three Java workers, leader %s", leader)
 
@@ -167,6 +164,9 @@ func TestRollingMigration(t *testing.T) {
 		c.waitRunningEverywhere(f, 5*time.Minute)
 	}
 	c.checkInvariants("three Java workers", fns, 2*time.Minute)
+	for _, f := range fns {
+		c.waitSubscribed(f, topic(f, "in"))
+	}
 
 	client, err := pulsar.NewClient(pulsar.ClientOptions{URL: p.ServiceURL})
 	if err != nil {

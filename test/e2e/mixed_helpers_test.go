@@ -185,6 +185,26 @@ func (c *mixedCluster) start(id string) *harness.Worker {
 	return w
 }
 
+// startAll starts the workers with ids and waits until each is initialized.
+// Java workers start one after the other: Java workers that start at the
+// same moment on a fresh namespace race to initialize its metadata and the
+// losers exit ("Stacktrace for immediate shutdown"), which is the Java
+// worker's own start-up, not what these tests are about.
+func (c *mixedCluster) startAll(ids []string) {
+	c.t.Helper()
+	var started []*harness.Worker
+	for _, id := range ids {
+		w := c.start(id)
+		if w.Kind == harness.KindJava {
+			w.WaitReady(4 * time.Minute)
+		}
+		started = append(started, w)
+	}
+	for _, w := range started {
+		w.WaitReady(4 * time.Minute)
+	}
+}
+
 // add prepares one more worker of kind with a fresh id and port.
 func (c *mixedCluster) add(kind, id string) {
 	c.kinds[id] = kind
@@ -422,6 +442,35 @@ func (c *mixedCluster) checkInvariants(step string, fns map[string]*fn, timeout 
 					return fmt.Errorf("stopped instance %s still runs", k)
 				}
 			}
+		}
+		return nil
+	})
+}
+
+// waitSubscribed waits until every running instance of function f consumes
+// its input topic: an instance reports running before its consumer has
+// subscribed, and messages sent before then are never seen by a
+// subscription that starts at the latest message (the default).
+func (c *mixedCluster) waitSubscribed(f *fn, topic string) {
+	c.t.Helper()
+	sub := "public/default/" + f.name
+	want := f.parallelism - len(f.stopped)
+	harness.Eventually(c.t, 4*time.Minute, fmt.Sprintf("%d consumers of %s on %s", want, sub, topic), func() error {
+		var st struct {
+			Subscriptions map[string]struct {
+				Consumers []json.RawMessage `json:"consumers"`
+			} `json:"subscriptions"`
+		}
+		path := "/admin/v2/persistent/" + strings.TrimPrefix(topic, "persistent://") + "/stats"
+		code, body := c.p.Admin(c.t, http.MethodGet, path, nil)
+		if code != http.StatusOK {
+			return fmt.Errorf("topic stats: %d %s", code, body)
+		}
+		if err := json.Unmarshal(body, &st); err != nil {
+			return err
+		}
+		if n := len(st.Subscriptions[sub].Consumers); n != want {
+			return fmt.Errorf("%d consumers", n)
 		}
 		return nil
 	})

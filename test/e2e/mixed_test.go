@@ -60,12 +60,7 @@ func (c *mixedCluster) other(kind, not string) *harness.Worker {
 func runMixed(t *testing.T, p harness.Pulsar, goBin string, javaN, goN int, leaderKind string) {
 	c := newMixedCluster(t, p, nil)
 	ids := c.chooseIDs(javaN, goN, leaderKind)
-	for _, id := range ids {
-		c.start(id)
-	}
-	for _, w := range c.live() {
-		w.WaitReady(4 * time.Minute)
-	}
+	c.startAll(ids)
 	leaderID := c.expectMembers(2 * time.Minute)
 	if c.kinds[leaderID] != leaderKind {
 		t.Fatalf("leader %s is a %s worker, want %s", leaderID, c.kinds[leaderID], leaderKind)
@@ -120,6 +115,9 @@ func runMixed(t *testing.T, p harness.Pulsar, goBin string, javaN, goN int, lead
 	})
 
 	step(t, "messages flow", func(t *testing.T) {
+		for _, f := range []*fn{gofn, pyfn, jfn} {
+			c.waitSubscribed(f, topic(f, "in"))
+		}
 		exclamationRoundTrip(t, p, topic(gofn, "in"), topic(gofn, "out"), 20, "!", false)
 		exclamationRoundTrip(t, p, topic(pyfn, "in"), topic(pyfn, "out"), 20, "!", false)
 		exclamationRoundTrip(t, p, topic(jfn, "in"), topic(jfn, "out"), 20, "!", true)
@@ -191,6 +189,7 @@ func runMixed(t *testing.T, p harness.Pulsar, goBin string, javaN, goN int, lead
 		c.waitRunningEverywhere(pyfn, 4*time.Minute)
 		c.waitRunningEverywhere(jfn, 4*time.Minute)
 		c.checkInvariants("new package and config", fns, 2*time.Minute)
+		c.waitSubscribed(pyfn, topic(pyfn, "in"))
 		exclamationRoundTrip(t, p, topic(pyfn, "in"), topic(pyfn, "out"), 10, "!", false)
 	})
 

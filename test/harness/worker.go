@@ -126,9 +126,33 @@ func startProcess(t testing.TB, kind, id string, port int, config string, cmd *e
 		<-w.done
 		if t.Failed() {
 			w.logProblems()
+			w.keepLog()
 		}
 	})
 	return w
+}
+
+// keepLog copies the log of a worker whose test failed out of the test's
+// temporary directory, which go test deletes, into PFW_TEST_LOGS (default
+// $TMPDIR/pfw-test-logs), and says where.
+func (w *Worker) keepLog() {
+	dir := os.Getenv("PFW_TEST_LOGS")
+	if dir == "" {
+		dir = filepath.Join(os.TempDir(), "pfw-test-logs")
+	}
+	dir = filepath.Join(dir, strings.NewReplacer("/", "_", " ", "_").Replace(w.t.Name()))
+	b, err := os.ReadFile(w.LogPath)
+	if err == nil {
+		err = os.MkdirAll(dir, 0o755)
+	}
+	if err == nil {
+		err = os.WriteFile(filepath.Join(dir, w.ID+".log"), b, 0o644)
+	}
+	if err != nil {
+		w.t.Logf("keep the log of %s worker %s: %v", w.Kind, w.ID, err)
+		return
+	}
+	w.t.Logf("log of %s worker %s kept in %s", w.Kind, w.ID, filepath.Join(dir, w.ID+".log"))
 }
 
 // logProblems prints the worker's warnings and errors and the end of its log.
@@ -137,7 +161,7 @@ func (w *Worker) logProblems() {
 	var important []string
 	for _, l := range strings.Split(string(b), "\n") {
 		if strings.Contains(l, "level=ERROR") || strings.Contains(l, "level=WARN") ||
-			strings.Contains(l, " ERROR ") || strings.Contains(l, " WARN ") ||
+			strings.Contains(l, "] ERROR ") || strings.Contains(l, "] WARN ") ||
 			strings.HasPrefix(l, "panic") || strings.HasPrefix(l, "goroutine ") {
 			important = append(important, l)
 		}
