@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/backoff"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/emptypb"
@@ -27,6 +29,33 @@ const RPCTimeout = 5 * time.Second
 
 // killWait bounds the wait for a process to disappear after SIGKILL.
 const killWait = 30 * time.Second
+
+// portPoll is how often a starting instance's gRPC port is tried until it
+// accepts a connection: a TCP connect on loopback costs microseconds, and
+// the first health check should follow the port opening at once (issue 10).
+const portPoll = 50 * time.Millisecond
+
+// reconnectMaxDelay caps gRPC's reconnect backoff to an instance. The
+// default (1 s growing 1.6x up to 120 s) put the first health check of a
+// slow-starting JVM 6-19 s after its server was up, past the instance's own
+// patience of three health-check intervals.
+const reconnectMaxDelay = time.Second
+
+// dialInstance returns a gRPC client for the instance on 127.0.0.1:port; it
+// connects lazily and reconnects with a short, capped backoff.
+func dialInstance(port int) (*grpc.ClientConn, error) {
+	return grpc.NewClient("127.0.0.1:"+strconv.Itoa(port),
+		grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithConnectParams(grpc.ConnectParams{
+			Backoff: backoff.Config{
+				BaseDelay:  100 * time.Millisecond,
+				Multiplier: 1.6,
+				Jitter:     0.2,
+				MaxDelay:   reconnectMaxDelay,
+			},
+			MinConnectTimeout: RPCTimeout,
+		}))
+}
 
 // Errors returned by Status, Metrics and Restart (wrapped).
 var (
@@ -609,7 +638,7 @@ func (m *Manager) start(ctx context.Context, in *instance, log *slog.Logger) (Pr
 		OutputFile: filepath.Join(logDir, d.GetName()+"-"+strconv.Itoa(int(in.id))+".out"),
 		Resources:  Resources{CPU: res.GetCpu(), RAMBytes: res.GetRam(), DiskBytes: res.GetDisk()},
 	}
-	conn, err := grpc.NewClient("127.0.0.1:"+strconv.Itoa(p.grpcPort), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	conn, err := dialInstance(p.grpcPort)
 	if err != nil {
 		return nil, nil, permanentError{fmt.Errorf("start %s: gRPC client: %w", in.key, err)}
 	}
@@ -679,7 +708,7 @@ func (m *Manager) watch(ctx context.Context, in *instance, proc Process, conn *g
 	hwg.Add(1)
 	go func() {
 		defer hwg.Done()
-		m.healthLoop(hctx, in, pb.NewInstanceControlClient(conn), log)
+		m.healthLoop(hctx, in, conn, log)
 	}()
 	defer func() {
 		stopHealth()
@@ -698,17 +727,21 @@ func (m *Manager) watch(ctx context.Context, in *instance, proc Process, conn *g
 	return ExitInfo{}, false
 }
 
-// healthLoop sends HealthCheck RPCs: every second until the first success
-// (which marks the instance running), then every HealthCheckInterval, which
-// keeps Java and Python instances from killing themselves after 3 intervals.
-func (m *Manager) healthLoop(ctx context.Context, in *instance, client pb.InstanceControlClient, log *slog.Logger) {
+// healthLoop sends HealthCheck RPCs. Until the first success, which marks
+// the instance running, it tries the instance's gRPC port every portPoll and
+// sends a health check the moment the port accepts, so a starting instance
+// is checked well inside its self-kill window however long it took to
+// listen; then it checks every HealthCheckInterval, which keeps Java and
+// Python instances from killing themselves after 3 intervals.
+func (m *Manager) healthLoop(ctx context.Context, in *instance, conn *grpc.ClientConn, log *slog.Logger) {
+	client := pb.NewInstanceControlClient(conn)
+	begin := time.Now() // the process was started (or adopted) just before
 	interval := m.opts.HealthCheckInterval
-	probe := time.Second
-	if interval > 0 && interval < probe {
-		probe = interval
-	}
-	healthy := false
-	t := time.NewTimer(probe / 2)
+	in.mu.Lock()
+	addr := "127.0.0.1:" + strconv.Itoa(in.grpcPort)
+	in.mu.Unlock()
+	healthy, listening := false, false
+	t := time.NewTimer(0)
 	defer t.Stop()
 	failures := 0
 	for {
@@ -717,8 +750,20 @@ func (m *Manager) healthLoop(ctx context.Context, in *instance, client pb.Instan
 			return
 		case <-t.C:
 		}
+		if !listening {
+			if !portOpen(ctx, addr) {
+				t.Reset(portPoll)
+				continue
+			}
+			listening = true
+			log.Debug("instance gRPC port accepts connections", "after_start", time.Since(begin).Round(time.Millisecond))
+			// The channel may be waiting out a reconnect backoff: connect now.
+			conn.ResetConnectBackoff()
+		}
 		cctx, cancel := context.WithTimeout(ctx, RPCTimeout)
-		res, err := client.HealthCheck(cctx, &emptypb.Empty{})
+		// Until it has answered once, wait for the connection rather than
+		// fail at once while the channel is still connecting.
+		res, err := client.HealthCheck(cctx, &emptypb.Empty{}, grpc.WaitForReady(!healthy))
 		cancel()
 		switch {
 		case ctx.Err() != nil:
@@ -728,13 +773,13 @@ func (m *Manager) healthLoop(ctx context.Context, in *instance, client pb.Instan
 			if !healthy {
 				healthy = true
 				in.setState(StateRunning)
-				log.Info("instance is healthy")
+				log.Info("instance is healthy", "after_start", time.Since(begin).Round(time.Millisecond))
 			}
 		case healthy:
 			failures++
 			log.Warn("instance health check failed", "err", err, "success", res.GetSuccess(), "consecutive", failures)
 		}
-		next := probe
+		next := startRetry
 		if healthy {
 			if interval <= 0 {
 				return
@@ -743,6 +788,21 @@ func (m *Manager) healthLoop(ctx context.Context, in *instance, client pb.Instan
 		}
 		t.Reset(next)
 	}
+}
+
+// startRetry is the wait between health checks of a starting instance whose
+// port accepts connections but which has not answered one successfully yet.
+const startRetry = 250 * time.Millisecond
+
+// portOpen tells whether something accepts TCP connections on addr.
+func portOpen(ctx context.Context, addr string) bool {
+	d := net.Dialer{Timeout: time.Second}
+	c, err := d.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return false
+	}
+	c.Close()
+	return true
 }
 
 // stop ends a process: SIGTERM, StopGracePeriod, then SIGKILL.
