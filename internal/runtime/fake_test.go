@@ -27,19 +27,38 @@ type fakeControl struct {
 	healthChecks atomic.Int64
 	received     int64
 	firstCheck   atomic.Int64 // UnixNano of the first health check
+	hung         atomic.Bool  // answer nothing, as a process stopped with SIGSTOP
 }
 
-func (f *fakeControl) HealthCheck(context.Context, *emptypb.Empty) (*pb.HealthCheckResult, error) {
+// hang blocks while the fake is hung, until the caller gives up.
+func (f *fakeControl) hang(ctx context.Context) error {
+	if !f.hung.Load() {
+		return nil
+	}
+	<-ctx.Done()
+	return ctx.Err()
+}
+
+func (f *fakeControl) HealthCheck(ctx context.Context, _ *emptypb.Empty) (*pb.HealthCheckResult, error) {
+	if err := f.hang(ctx); err != nil {
+		return nil, err
+	}
 	f.healthChecks.Add(1)
 	f.firstCheck.CompareAndSwap(0, time.Now().UnixNano())
 	return &pb.HealthCheckResult{Success: true}, nil
 }
 
-func (f *fakeControl) GetFunctionStatus(context.Context, *emptypb.Empty) (*pb.FunctionStatus, error) {
+func (f *fakeControl) GetFunctionStatus(ctx context.Context, _ *emptypb.Empty) (*pb.FunctionStatus, error) {
+	if err := f.hang(ctx); err != nil {
+		return nil, err
+	}
 	return &pb.FunctionStatus{Running: true, NumReceived: f.received, InstanceId: "bogus", NumRestarts: 99}, nil
 }
 
-func (f *fakeControl) GetMetrics(context.Context, *emptypb.Empty) (*pb.MetricsData, error) {
+func (f *fakeControl) GetMetrics(ctx context.Context, _ *emptypb.Empty) (*pb.MetricsData, error) {
+	if err := f.hang(ctx); err != nil {
+		return nil, err
+	}
 	return &pb.MetricsData{ReceivedTotal: f.received, UserMetrics: map[string]float64{"m": 1}}, nil
 }
 

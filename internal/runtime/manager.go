@@ -24,8 +24,20 @@ import (
 	"github.com/pulsar-functions-worker/pulsar-functions-worker/internal/pb"
 )
 
-// RPCTimeout bounds every gRPC call to an instance (Java GRPC_TIMEOUT_SECS).
+// RPCTimeout bounds a health check of an instance (Java GRPC_TIMEOUT_SECS).
 const RPCTimeout = 5 * time.Second
+
+// QueryTimeout bounds a Status or Metrics call to one instance: an instance
+// that hangs (e.g. stopped with SIGSTOP) made every status and /metrics
+// request on its worker take 5-10 s (issue 12). A healthy instance answers
+// on loopback in milliseconds.
+const QueryTimeout = 2 * time.Second
+
+// maxHealthFailures is how many consecutive failed health checks make the
+// worker kill and restart a running instance. It is the instance's own rule
+// (Java and Python instances stop themselves after 3 intervals without a
+// check), applied from outside for an instance too stuck to apply it.
+const maxHealthFailures = 3
 
 // killWait bounds the wait for a process to disappear after SIGKILL.
 const killWait = 30 * time.Second
@@ -110,6 +122,9 @@ type InstanceInfo struct {
 	LastError   string    // the last exit reason or start failure
 	GRPCPort    int
 	MetricsPort int // Prometheus endpoint of the instance (0 before the first start)
+	// Unresponsive says why, while the running process fails its health
+	// checks; asking it anything would only wait for a deadline.
+	Unresponsive string
 }
 
 // Manager runs the instances assigned to this worker.
@@ -179,6 +194,7 @@ type instance struct {
 	restarts    int64
 	lastErr     string
 	client      pb.InstanceControlClient // non-nil while a process is up
+	unhealthy   string                   // why health checks of the process fail; blank while they pass
 	grpcPort    int
 	metricsPort int
 	funcID      string // UUIDs kept for the instance's lifetime, like its ports
@@ -199,6 +215,7 @@ func (in *instance) info() InstanceInfo {
 	return InstanceInfo{
 		FQFN: in.fqfn, InstanceID: int(in.id), PID: in.pid, State: in.state, Since: in.since,
 		Restarts: in.restarts, LastError: in.lastErr, GRPCPort: in.grpcPort, MetricsPort: in.metricsPort,
+		Unresponsive: in.unhealthy,
 	}
 }
 
@@ -369,7 +386,9 @@ func (m *Manager) lookup(fqfn string, instanceID int) *instance {
 
 // Status returns the instance's live status over gRPC, overlaid with the
 // restart count, instance id and (when it is not running) the last exit
-// reason, as the Java worker's RuntimeSpawner does.
+// reason, as the Java worker's RuntimeSpawner does. An instance that fails
+// its health checks is not asked (it would only time out): its status says
+// why it is not running. The call waits at most QueryTimeout.
 func (m *Manager) Status(ctx context.Context, fqfn string, instanceID int) (*pb.FunctionStatus, error) {
 	key := InstanceKey(fqfn, instanceID)
 	in := m.lookup(fqfn, instanceID)
@@ -377,20 +396,22 @@ func (m *Manager) Status(ctx context.Context, fqfn string, instanceID int) (*pb.
 		return nil, fmt.Errorf("status of %s: %w", key, ErrNotFound)
 	}
 	in.mu.Lock()
-	client, restarts, lastErr, state := in.client, in.restarts, in.lastErr, in.state
+	client, restarts, lastErr, state, unhealthy := in.client, in.restarts, in.lastErr, in.state, in.unhealthy
 	in.mu.Unlock()
 	st := &pb.FunctionStatus{}
-	if client != nil {
-		cctx, cancel := context.WithTimeout(ctx, RPCTimeout)
+	switch {
+	case client != nil && unhealthy != "":
+		lastErr = "instance not responding: " + unhealthy
+	case client != nil:
+		cctx, cancel := context.WithTimeout(ctx, QueryTimeout)
 		live, err := client.GetFunctionStatus(cctx, &emptypb.Empty{})
 		cancel()
-		switch {
-		case err == nil:
+		if err == nil {
 			st = live
-		case lastErr == "":
-			lastErr = fmt.Sprintf("instance %s: %v", state, err)
+		} else {
+			lastErr = fmt.Sprintf("instance %s: status not answered: %v", state, err)
 		}
-	} else if lastErr == "" && state != StateRunning {
+	case lastErr == "" && state != StateRunning:
 		lastErr = "instance " + string(state)
 	}
 	st.NumRestarts = restarts
@@ -401,7 +422,8 @@ func (m *Manager) Status(ctx context.Context, fqfn string, instanceID int) (*pb.
 	return st, nil
 }
 
-// Metrics returns the instance's metrics over gRPC (GetMetrics).
+// Metrics returns the instance's metrics over gRPC (GetMetrics), waiting at
+// most QueryTimeout; an instance failing its health checks is not asked.
 func (m *Manager) Metrics(ctx context.Context, fqfn string, instanceID int) (*pb.MetricsData, error) {
 	key := InstanceKey(fqfn, instanceID)
 	in := m.lookup(fqfn, instanceID)
@@ -409,12 +431,15 @@ func (m *Manager) Metrics(ctx context.Context, fqfn string, instanceID int) (*pb
 		return nil, fmt.Errorf("metrics of %s: %w", key, ErrNotFound)
 	}
 	in.mu.Lock()
-	client := in.client
+	client, unhealthy := in.client, in.unhealthy
 	in.mu.Unlock()
 	if client == nil {
 		return nil, fmt.Errorf("metrics of %s: %w", key, ErrNotRunning)
 	}
-	cctx, cancel := context.WithTimeout(ctx, RPCTimeout)
+	if unhealthy != "" {
+		return nil, fmt.Errorf("metrics of %s: %w: not responding: %s", key, ErrNotRunning, unhealthy)
+	}
+	cctx, cancel := context.WithTimeout(ctx, QueryTimeout)
 	defer cancel()
 	md, err := client.GetMetrics(cctx, &emptypb.Empty{})
 	if err != nil {
@@ -539,7 +564,7 @@ func (m *Manager) supervise(ctx context.Context, in *instance, prev <-chan struc
 		exit, exited := m.watch(ctx, in, proc, conn, log)
 		conn.Close()
 		in.mu.Lock()
-		in.pid, in.client = 0, nil
+		in.pid, in.client, in.unhealthy = 0, nil, ""
 		in.mu.Unlock()
 		if in.detach.Load() && !exited {
 			log.Info("leaving instance running for the next worker", "pid", proc.Pid())
@@ -700,15 +725,17 @@ func (m *Manager) assignPorts(in *instance, log *slog.Logger) error {
 	return nil
 }
 
-// watch health-checks the running process until it exits (exited = true), or
-// ctx ends or a restart is requested, in which case it stops the process.
+// watch health-checks the running process until it exits or is killed for
+// failing maxHealthFailures health checks in a row (exited = true), or ctx
+// ends or a restart is requested, in which case it stops the process.
 func (m *Manager) watch(ctx context.Context, in *instance, proc Process, conn *grpc.ClientConn, log *slog.Logger) (exit ExitInfo, exited bool) {
 	hctx, stopHealth := context.WithCancel(ctx)
+	sick := make(chan string, 1)
 	var hwg sync.WaitGroup
 	hwg.Add(1)
 	go func() {
 		defer hwg.Done()
-		m.healthLoop(hctx, in, conn, log)
+		m.healthLoop(hctx, in, conn, sick, log)
 	}()
 	defer func() {
 		stopHealth()
@@ -717,6 +744,8 @@ func (m *Manager) watch(ctx context.Context, in *instance, proc Process, conn *g
 	select {
 	case exit = <-proc.Wait():
 		return exit, true
+	case why := <-sick:
+		return m.kill(proc, why, log), true
 	case <-ctx.Done():
 		if in.detach.Load() {
 			return ExitInfo{}, false
@@ -727,16 +756,42 @@ func (m *Manager) watch(ctx context.Context, in *instance, proc Process, conn *g
 	return ExitInfo{}, false
 }
 
+// kill ends a process that stopped answering health checks. SIGKILL at once:
+// a stopped (SIGSTOP) or wedged process would not act on SIGTERM.
+func (m *Manager) kill(proc Process, why string, log *slog.Logger) ExitInfo {
+	log.Warn("instance does not answer health checks, killing it", "pid", proc.Pid(), "reason", why)
+	if err := proc.Signal(syscall.SIGKILL); err != nil && !errors.Is(err, os.ErrProcessDone) {
+		log.Error("SIGKILL failed", "pid", proc.Pid(), "err", err)
+	}
+	t := time.NewTimer(killWait)
+	defer t.Stop()
+	var exit ExitInfo
+	select {
+	case exit = <-proc.Wait():
+	case <-t.C:
+		log.Error("instance process still there after SIGKILL", "pid", proc.Pid())
+		exit = ExitInfo{Code: -1, Err: errors.New("process still there after SIGKILL")}
+	}
+	exit.Cause = "killed after it stopped answering health checks: " + why
+	return exit
+}
+
 // healthLoop sends HealthCheck RPCs. Until the first success, which marks
 // the instance running, it tries the instance's gRPC port every portPoll and
 // sends a health check the moment the port accepts, so a starting instance
 // is checked well inside its self-kill window however long it took to
 // listen; then it checks every HealthCheckInterval, which keeps Java and
-// Python instances from killing themselves after 3 intervals.
-func (m *Manager) healthLoop(ctx context.Context, in *instance, conn *grpc.ClientConn, log *slog.Logger) {
+// Python instances from killing themselves after 3 intervals. After
+// maxHealthFailures failures in a row it sends why on sick and returns.
+func (m *Manager) healthLoop(ctx context.Context, in *instance, conn *grpc.ClientConn, sick chan<- string, log *slog.Logger) {
 	client := pb.NewInstanceControlClient(conn)
 	begin := time.Now() // the process was started (or adopted) just before
 	interval := m.opts.HealthCheckInterval
+	// A check that takes longer than the interval is as good as failed.
+	timeout := RPCTimeout
+	if interval > 0 && interval < timeout {
+		timeout = interval
+	}
 	in.mu.Lock()
 	addr := "127.0.0.1:" + strconv.Itoa(in.grpcPort)
 	in.mu.Unlock()
@@ -760,7 +815,7 @@ func (m *Manager) healthLoop(ctx context.Context, in *instance, conn *grpc.Clien
 			// The channel may be waiting out a reconnect backoff: connect now.
 			conn.ResetConnectBackoff()
 		}
-		cctx, cancel := context.WithTimeout(ctx, RPCTimeout)
+		cctx, cancel := context.WithTimeout(ctx, timeout)
 		// Until it has answered once, wait for the connection rather than
 		// fail at once while the channel is still connecting.
 		res, err := client.HealthCheck(cctx, &emptypb.Empty{}, grpc.WaitForReady(!healthy))
@@ -769,7 +824,13 @@ func (m *Manager) healthLoop(ctx context.Context, in *instance, conn *grpc.Clien
 		case ctx.Err() != nil:
 			return
 		case err == nil && res.GetSuccess():
+			if failures > 0 {
+				log.Info("instance answers health checks again", "after_failures", failures)
+			}
 			failures = 0
+			in.mu.Lock()
+			in.unhealthy = ""
+			in.mu.Unlock()
 			if !healthy {
 				healthy = true
 				in.setState(StateRunning)
@@ -777,7 +838,19 @@ func (m *Manager) healthLoop(ctx context.Context, in *instance, conn *grpc.Clien
 			}
 		case healthy:
 			failures++
-			log.Warn("instance health check failed", "err", err, "success", res.GetSuccess(), "consecutive", failures)
+			if err == nil {
+				err = errors.New("health check answered unsuccessful")
+			}
+			why := fmt.Sprintf("%d consecutive health checks failed, the last at %s: %v",
+				failures, time.Now().UTC().Format(time.RFC3339), err)
+			in.mu.Lock()
+			in.unhealthy = why
+			in.mu.Unlock()
+			log.Warn("instance health check failed", "err", err, "consecutive", failures)
+			if failures >= maxHealthFailures {
+				sick <- why
+				return
+			}
 		}
 		next := startRetry
 		if healthy {
