@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"errors"
 	"strconv"
 	"strings"
 
@@ -34,7 +35,13 @@ func (d *Daemon) metricsTargets() []instmetrics.Target {
 			continue
 		}
 		id := strconv.Itoa(in.InstanceID)
+		var skip error
+		if in.Unresponsive != "" {
+			// It fails its health checks: asking would only wait for the deadline.
+			skip = errors.New("instance not responding: " + in.Unresponsive)
+		}
 		out = append(out, instmetrics.Target{
+			Err:  skip,
 			Name: in.FQFN + ":" + id,
 			// Java fetches http://<local address>:<metricsPort> at the
 			// root path; instances listen on every address.

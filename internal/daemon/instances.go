@@ -39,13 +39,30 @@ func instanceStateDir() string {
 	return ""
 }
 
+// plainPidDir is where plain instance processes are recorded, for the next
+// worker to kill those a crashed one left behind: beside the packages'
+// cache in downloadDirectory, which is this worker's own and outlives it.
+func plainPidDir(downloadDir string) string {
+	if downloadDir == "" {
+		downloadDir = "download/pulsar_functions" // the shipped yml's value, as packages resolves it
+	}
+	if abs, err := filepath.Abs(downloadDir); err == nil {
+		downloadDir = abs
+	}
+	return filepath.Join(downloadDir, ".instance-pids")
+}
+
 // launcher picks how instances run: in transient systemd scopes when systemd
 // and its bus are there, else as plain child processes.
 func (d *Daemon) launcher(ctx context.Context) (l runtime.Launcher, stateDir string) {
 	scopes, err := systemd.NewScopeLauncher(ctx, systemd.ScopeOptions{})
 	if err != nil {
-		d.log.Info("running instances as plain processes", "reason", err)
-		return runtime.ProcessLauncher{}, ""
+		pl := runtime.ProcessLauncher{PidDir: plainPidDir(d.cfg.DownloadDirectory)}
+		d.log.Info("running instances as plain processes", "reason", err, "pid_records", pl.PidDir)
+		if n := pl.KillLeftovers(d.log.With("component", "runtime")); n > 0 {
+			d.log.Warn("killed instance processes a previous worker left behind", "count", n)
+		}
+		return pl, ""
 	}
 	stateDir = instanceStateDir()
 	d.log.Info("running instances in transient systemd scopes", "slice", systemd.DefaultSlice,

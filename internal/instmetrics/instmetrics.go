@@ -6,9 +6,11 @@
 // families are merged: one HELP/TYPE per name, every instance's series
 // under it.
 //
-// Instances are scraped concurrently under one deadline, so a slow or dead
-// instance costs at most that deadline and never fails the page: its
-// series are left out and the failure is counted.
+// Instances are scraped concurrently, each under a short deadline within one
+// overall deadline, so a slow or dead instance costs at most its own
+// deadline and never fails the page: its series are left out and the
+// failure is counted. An instance already known not to answer (Target.Err)
+// is not asked at all.
 package instmetrics
 
 import (
@@ -35,10 +37,14 @@ import (
 
 // Defaults of Gatherer's settings: the timeout stays under Prometheus' default
 // scrape_timeout (10 s) with room for the worker's own work.
+// The per-target timeout keeps a hung instance (its kernel accepts the
+// connection, nothing answers) from holding every scrape for the whole
+// DefaultTimeout: one answers on loopback in milliseconds.
 const (
-	DefaultTimeout  = 5 * time.Second
-	DefaultParallel = 64
-	maxBody         = 32 << 20
+	DefaultTimeout       = 5 * time.Second
+	DefaultTargetTimeout = 2 * time.Second
+	DefaultParallel      = 64
+	maxBody              = 32 << 20
 )
 
 // FailuresMetric names the gauge that counts the instances whose metrics
@@ -55,6 +61,9 @@ type Target struct {
 	// (its runtime's JVM, process or Python metrics), so that series of
 	// different instances stay distinct; labels a series has are kept.
 	Labels map[string]string
+	// Err, when set, says why the target is not to be asked now (e.g. its
+	// instance fails its health checks): it counts as a failed scrape.
+	Err error
 }
 
 // Gatherer is a prometheus.Gatherer: Own's families merged with those of
@@ -66,6 +75,8 @@ type Gatherer struct {
 	Targets func() []Target
 	// Timeout bounds the whole scrape of the instances (DefaultTimeout).
 	Timeout time.Duration
+	// TargetTimeout bounds the scrape of one instance (DefaultTargetTimeout).
+	TargetTimeout time.Duration
 	// Parallel bounds the scrapes under way at once (DefaultParallel).
 	Parallel int
 	// Client fetches the targets; nil: a client for loopback endpoints.
@@ -106,7 +117,7 @@ func (g *Gatherer) Gather() ([]*dto.MetricFamily, error) {
 	timeout := cmp.Or(g.Timeout, DefaultTimeout)
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	scraped := ScrapeAll(ctx, g.client(), targets, cmp.Or(g.Parallel, DefaultParallel))
+	scraped := scrapeAll(ctx, g.client(), targets, cmp.Or(g.Parallel, DefaultParallel), cmp.Or(g.TargetTimeout, DefaultTargetTimeout))
 	failed := 0
 	for _, s := range scraped {
 		if s.Err != nil {
@@ -135,13 +146,23 @@ func (g *Gatherer) client() *http.Client {
 }
 
 // ScrapeAll fetches and parses every target concurrently, at most parallel
-// at a time, until ctx ends; the result is in the targets' order.
+// at a time, until ctx ends; the result is in the targets' order. Targets
+// with Err are not fetched.
 func ScrapeAll(ctx context.Context, c *http.Client, targets []Target, parallel int) []Scraped {
+	return scrapeAll(ctx, c, targets, parallel, 0)
+}
+
+// scrapeAll is ScrapeAll with each fetch bounded by perTarget (0: only ctx).
+func scrapeAll(ctx context.Context, c *http.Client, targets []Target, parallel int, perTarget time.Duration) []Scraped {
 	out := make([]Scraped, len(targets))
 	sem := make(chan struct{}, max(parallel, 1))
 	var wg sync.WaitGroup
 	for i, t := range targets {
 		out[i].Target = t
+		if t.Err != nil {
+			out[i].Err = fmt.Errorf("scrape %s: not asked: %w", t.URL, t.Err)
+			continue
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -152,7 +173,13 @@ func ScrapeAll(ctx context.Context, c *http.Client, targets []Target, parallel i
 				out[i].Err = fmt.Errorf("scrape %s: %w", t.URL, ctx.Err())
 				return
 			}
-			out[i].Families, out[i].Err = scrape(ctx, c, t)
+			tctx := ctx
+			if perTarget > 0 {
+				var cancel context.CancelFunc
+				tctx, cancel = context.WithTimeout(ctx, perTarget)
+				defer cancel()
+			}
+			out[i].Families, out[i].Err = scrape(tctx, c, t)
 		}()
 	}
 	wg.Wait()

@@ -2,6 +2,7 @@ package instmetrics
 
 import (
 	"bytes"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -12,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -240,5 +242,59 @@ func TestGatherWithoutInstancesIsTheRegistry(t *testing.T) {
 	fams, err := g.Gather()
 	if err != nil || len(fams) != 2 {
 		t.Fatalf("Gather = %d families, %v; want the registry's 2", len(fams), err)
+	}
+}
+
+// One hung instance (its port accepts, nothing answers, as a process stopped
+// with SIGSTOP) holds the page for its own short deadline, not the whole
+// scrape's; an instance already known to hang (Target.Err) is not asked and
+// holds it for nothing (issue 12).
+func TestGatherBoundsEachInstance(t *testing.T) {
+	hung := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		<-r.Context().Done()
+	}))
+	t.Cleanup(hung.Close)
+	var asked atomic.Int64
+	known := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		asked.Add(1)
+		<-r.Context().Done()
+	}))
+	t.Cleanup(known.Close)
+	for _, tc := range []struct {
+		name    string
+		targets []Target
+		within  time.Duration
+	}{
+		{"hung", []Target{target("javafn", serveFile(t, "java_instance.txt"), 0), target("hung", hung.URL+"/", 0)}, DefaultTimeout - time.Second},
+		{"known to hang", []Target{target("javafn", serveFile(t, "java_instance.txt"), 0),
+			func() Target {
+				tg := target("known", known.URL+"/", 0)
+				tg.Err = errors.New("health checks fail")
+				return tg
+			}()}, 200 * time.Millisecond},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			g := &Gatherer{Own: ownRegistry(), Targets: func() []Target { return tc.targets }, Log: quiet()}
+			start := time.Now()
+			fams, err := g.Gather()
+			took := time.Since(start)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("Gather took %v", took.Round(time.Millisecond))
+			if took > tc.within {
+				t.Errorf("Gather took %v, want at most %v", took.Round(time.Millisecond), tc.within)
+			}
+			_, parsed := encode(t, fams)
+			if got := series(parsed["pulsar_function_received_total"], "fqfn"); len(got) != 1 {
+				t.Errorf("received_total series %v, want javafn's", got)
+			}
+			if v := parsed[FailuresMetric].GetMetric()[0].GetGauge().GetValue(); v != 1 {
+				t.Errorf("%s = %v, want 1", FailuresMetric, v)
+			}
+		})
+	}
+	if n := asked.Load(); n != 0 {
+		t.Errorf("the instance known to hang was asked %d times", n)
 	}
 }

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/pulsar-functions-worker/pulsar-functions-worker/internal/pb"
@@ -214,7 +213,7 @@ func (m *Manager) resume(in *instance, proc Process) (*grpc.ClientConn, error) {
 	in.mu.Lock()
 	port := in.grpcPort
 	in.mu.Unlock()
-	conn, err := grpc.NewClient(fmt.Sprintf("127.0.0.1:%d", port), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	conn, err := dialInstance(port)
 	if err != nil {
 		return nil, fmt.Errorf("resume %s: gRPC client: %w", in.key, err)
 	}

@@ -26,18 +26,39 @@ type fakeControl struct {
 	pb.UnimplementedInstanceControlServer
 	healthChecks atomic.Int64
 	received     int64
+	firstCheck   atomic.Int64 // UnixNano of the first health check
+	hung         atomic.Bool  // answer nothing, as a process stopped with SIGSTOP
 }
 
-func (f *fakeControl) HealthCheck(context.Context, *emptypb.Empty) (*pb.HealthCheckResult, error) {
+// hang blocks while the fake is hung, until the caller gives up.
+func (f *fakeControl) hang(ctx context.Context) error {
+	if !f.hung.Load() {
+		return nil
+	}
+	<-ctx.Done()
+	return ctx.Err()
+}
+
+func (f *fakeControl) HealthCheck(ctx context.Context, _ *emptypb.Empty) (*pb.HealthCheckResult, error) {
+	if err := f.hang(ctx); err != nil {
+		return nil, err
+	}
 	f.healthChecks.Add(1)
+	f.firstCheck.CompareAndSwap(0, time.Now().UnixNano())
 	return &pb.HealthCheckResult{Success: true}, nil
 }
 
-func (f *fakeControl) GetFunctionStatus(context.Context, *emptypb.Empty) (*pb.FunctionStatus, error) {
+func (f *fakeControl) GetFunctionStatus(ctx context.Context, _ *emptypb.Empty) (*pb.FunctionStatus, error) {
+	if err := f.hang(ctx); err != nil {
+		return nil, err
+	}
 	return &pb.FunctionStatus{Running: true, NumReceived: f.received, InstanceId: "bogus", NumRestarts: 99}, nil
 }
 
-func (f *fakeControl) GetMetrics(context.Context, *emptypb.Empty) (*pb.MetricsData, error) {
+func (f *fakeControl) GetMetrics(ctx context.Context, _ *emptypb.Empty) (*pb.MetricsData, error) {
+	if err := f.hang(ctx); err != nil {
+		return nil, err
+	}
 	return &pb.MetricsData{ReceivedTotal: f.received, UserMetrics: map[string]float64{"m": 1}}, nil
 }
 
@@ -61,7 +82,9 @@ type fakeLauncher struct {
 	ignoreTERM bool
 	// serve makes processes answer InstanceControl on their --port / "port".
 	serve bool
-	failN int // fail this many starts first
+	// serveAfter delays serving, as a JVM takes seconds before it listens.
+	serveAfter time.Duration
+	failN      int // fail this many starts first
 }
 
 type fakeProc struct {
@@ -73,6 +96,10 @@ type fakeProc struct {
 	ignTERM bool
 	signals chan os.Signal
 	gone    atomic.Bool
+
+	ctl       *fakeControl
+	listening atomic.Int64 // UnixNano when its InstanceControl server started listening
+	mu        sync.Mutex   // guards stopSrv when serving starts late
 }
 
 var fakePids atomic.Int64
@@ -87,11 +114,26 @@ func (l *fakeLauncher) Start(ctx context.Context, spec ProcessSpec) (Process, er
 	p := &fakeProc{spec: spec, pid: int(100000 + fakePids.Add(1)), done: make(chan ExitInfo, 1), ignTERM: l.ignoreTERM, signals: make(chan os.Signal, 10)}
 	if l.serve {
 		port := argAfter(spec.Argv, "--port")
-		stop, err := serveControl(port, &fakeControl{received: 7})
-		if err != nil {
-			return nil, fmt.Errorf("fake instance: %w", err)
+		p.ctl = &fakeControl{received: 7}
+		serve := func() error {
+			p.mu.Lock()
+			defer p.mu.Unlock()
+			if p.gone.Load() {
+				return nil
+			}
+			stop, err := serveControl(port, p.ctl)
+			if err != nil {
+				return fmt.Errorf("fake instance: %w", err)
+			}
+			p.listening.Store(time.Now().UnixNano())
+			p.stopSrv = stop
+			return nil
 		}
-		p.stopSrv = stop
+		if l.serveAfter > 0 {
+			time.AfterFunc(l.serveAfter, func() { _ = serve() })
+		} else if err := serve(); err != nil {
+			return nil, err
+		}
 	}
 	l.started = append(l.started, p)
 	return p, nil
@@ -133,10 +175,12 @@ func (p *fakeProc) Signal(sig os.Signal) error {
 // exit ends the fake process once.
 func (p *fakeProc) exit(info ExitInfo) {
 	p.once.Do(func() {
+		p.mu.Lock()
 		p.gone.Store(true)
 		if p.stopSrv != nil {
 			p.stopSrv()
 		}
+		p.mu.Unlock()
 		p.done <- info
 		close(p.done)
 	})

@@ -106,10 +106,13 @@ func signalName(sig syscall.Signal) string {
 }
 
 // ProcessLauncher starts instances as plain child processes, each in its own
-// process group (so that stopping one reaches everything it spawned) and
-// without a parent-death signal (so instances survive a worker restart, as
-// with the Java worker's process runtime).
+// process group (so that stopping one reaches everything it spawned), with
+// SIGKILL as parent-death signal: nothing would adopt them, and an orphan
+// kept running beside the copy the next worker starts (see orphans.go).
 type ProcessLauncher struct {
+	// PidDir, when set, holds a record of each running process, so that
+	// KillLeftovers in the next worker can end any that outlived this one.
+	PidDir string
 	// TailBytes is how much of the end of the output is attached to ExitInfo (default 2 KiB; negative: none).
 	TailBytes int
 	// TailLines bounds the number of lines attached (default 10).
@@ -152,11 +155,22 @@ func (l ProcessLauncher) Start(ctx context.Context, spec ProcessSpec) (Process, 
 	if out != nil {
 		cmd.Stdout, cmd.Stderr = out, out
 	}
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: parentDeathSignal}
+	var err error
+	onForkThread(func() { err = cmd.Start() })
+	if err != nil {
 		return nil, fmt.Errorf("start %s: %w", spec.Name, err)
 	}
 	p := &childProcess{cmd: cmd, pid: cmd.Process.Pid, done: make(chan ExitInfo, 1)}
+	if l.PidDir != "" {
+		if err := writePidRecord(l.PidDir, spec.Name, p.pid, cmd.Args); err != nil {
+			// Unrecorded, it could outlive a crash of this worker unnoticed.
+			_ = syscall.Kill(-p.pid, syscall.SIGKILL)
+			_ = cmd.Wait()
+			return nil, fmt.Errorf("start %s: %w", spec.Name, err)
+		}
+		p.pidDir, p.name = l.PidDir, spec.Name
+	}
 	tailBytes, tailLines := l.TailBytes, l.TailLines
 	if tailBytes == 0 {
 		tailBytes = 2048
@@ -169,9 +183,10 @@ func (l ProcessLauncher) Start(ctx context.Context, spec ProcessSpec) (Process, 
 }
 
 type childProcess struct {
-	cmd  *exec.Cmd
-	pid  int
-	done chan ExitInfo
+	cmd          *exec.Cmd
+	pid          int
+	done         chan ExitInfo
+	pidDir, name string // its pid record, if any
 
 	mu     sync.Mutex
 	exited bool // guards against signalling a process group id the kernel may reuse
@@ -205,6 +220,9 @@ func (p *childProcess) wait(outputFile string, offset int64, tailBytes, tailLine
 	// stays reserved while any member lives, so this cannot hit a stranger.
 	_ = syscall.Kill(-p.pid, syscall.SIGKILL)
 	p.mu.Unlock()
+	if p.pidDir != "" {
+		removePidRecord(p.pidDir, p.name, p.pid)
+	}
 
 	info := ExitInfo{Code: -1}
 	var ee *exec.ExitError

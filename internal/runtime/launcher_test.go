@@ -22,10 +22,14 @@ import (
 
 // With PFW_FAKE_INSTANCE=1 the test binary acts as an instance process: it
 // reads its gRPC port from -instance-conf (Go style) or --port (Java/Python
-// style), serves InstanceControl there and exits 0 on SIGTERM.
+// style), serves InstanceControl there and exits 0 on SIGTERM. With
+// PFW_FAKE_WORKER=<dir> it acts as a worker (see fakeWorkerMain).
 func TestMain(m *testing.M) {
 	if os.Getenv("PFW_FAKE_INSTANCE") == "1" {
 		os.Exit(fakeInstanceMain(os.Args[1:]))
+	}
+	if dir := os.Getenv("PFW_FAKE_WORKER"); dir != "" {
+		os.Exit(fakeWorkerMain(dir, os.Getenv("PFW_FAKE_WORKER_INSTANCE")))
 	}
 	os.Exit(m.Run())
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/backoff"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/emptypb"
@@ -22,11 +24,50 @@ import (
 	"github.com/pulsar-functions-worker/pulsar-functions-worker/internal/pb"
 )
 
-// RPCTimeout bounds every gRPC call to an instance (Java GRPC_TIMEOUT_SECS).
+// RPCTimeout bounds a health check of an instance (Java GRPC_TIMEOUT_SECS).
 const RPCTimeout = 5 * time.Second
+
+// QueryTimeout bounds a Status or Metrics call to one instance: an instance
+// that hangs (e.g. stopped with SIGSTOP) made every status and /metrics
+// request on its worker take 5-10 s (issue 12). A healthy instance answers
+// on loopback in milliseconds.
+const QueryTimeout = 2 * time.Second
+
+// maxHealthFailures is how many consecutive failed health checks make the
+// worker kill and restart a running instance. It is the instance's own rule
+// (Java and Python instances stop themselves after 3 intervals without a
+// check), applied from outside for an instance too stuck to apply it.
+const maxHealthFailures = 3
 
 // killWait bounds the wait for a process to disappear after SIGKILL.
 const killWait = 30 * time.Second
+
+// portPoll is how often a starting instance's gRPC port is tried until it
+// accepts a connection: a TCP connect on loopback costs microseconds, and
+// the first health check should follow the port opening at once (issue 10).
+const portPoll = 50 * time.Millisecond
+
+// reconnectMaxDelay caps gRPC's reconnect backoff to an instance. The
+// default (1 s growing 1.6x up to 120 s) put the first health check of a
+// slow-starting JVM 6-19 s after its server was up, past the instance's own
+// patience of three health-check intervals.
+const reconnectMaxDelay = time.Second
+
+// dialInstance returns a gRPC client for the instance on 127.0.0.1:port; it
+// connects lazily and reconnects with a short, capped backoff.
+func dialInstance(port int) (*grpc.ClientConn, error) {
+	return grpc.NewClient("127.0.0.1:"+strconv.Itoa(port),
+		grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithConnectParams(grpc.ConnectParams{
+			Backoff: backoff.Config{
+				BaseDelay:  100 * time.Millisecond,
+				Multiplier: 1.6,
+				Jitter:     0.2,
+				MaxDelay:   reconnectMaxDelay,
+			},
+			MinConnectTimeout: RPCTimeout,
+		}))
+}
 
 // Errors returned by Status, Metrics and Restart (wrapped).
 var (
@@ -81,6 +122,9 @@ type InstanceInfo struct {
 	LastError   string    // the last exit reason or start failure
 	GRPCPort    int
 	MetricsPort int // Prometheus endpoint of the instance (0 before the first start)
+	// Unresponsive says why, while the running process fails its health
+	// checks; asking it anything would only wait for a deadline.
+	Unresponsive string
 }
 
 // Manager runs the instances assigned to this worker.
@@ -150,6 +194,7 @@ type instance struct {
 	restarts    int64
 	lastErr     string
 	client      pb.InstanceControlClient // non-nil while a process is up
+	unhealthy   string                   // why health checks of the process fail; blank while they pass
 	grpcPort    int
 	metricsPort int
 	funcID      string // UUIDs kept for the instance's lifetime, like its ports
@@ -170,6 +215,7 @@ func (in *instance) info() InstanceInfo {
 	return InstanceInfo{
 		FQFN: in.fqfn, InstanceID: int(in.id), PID: in.pid, State: in.state, Since: in.since,
 		Restarts: in.restarts, LastError: in.lastErr, GRPCPort: in.grpcPort, MetricsPort: in.metricsPort,
+		Unresponsive: in.unhealthy,
 	}
 }
 
@@ -340,7 +386,9 @@ func (m *Manager) lookup(fqfn string, instanceID int) *instance {
 
 // Status returns the instance's live status over gRPC, overlaid with the
 // restart count, instance id and (when it is not running) the last exit
-// reason, as the Java worker's RuntimeSpawner does.
+// reason, as the Java worker's RuntimeSpawner does. An instance that fails
+// its health checks is not asked (it would only time out): its status says
+// why it is not running. The call waits at most QueryTimeout.
 func (m *Manager) Status(ctx context.Context, fqfn string, instanceID int) (*pb.FunctionStatus, error) {
 	key := InstanceKey(fqfn, instanceID)
 	in := m.lookup(fqfn, instanceID)
@@ -348,20 +396,22 @@ func (m *Manager) Status(ctx context.Context, fqfn string, instanceID int) (*pb.
 		return nil, fmt.Errorf("status of %s: %w", key, ErrNotFound)
 	}
 	in.mu.Lock()
-	client, restarts, lastErr, state := in.client, in.restarts, in.lastErr, in.state
+	client, restarts, lastErr, state, unhealthy := in.client, in.restarts, in.lastErr, in.state, in.unhealthy
 	in.mu.Unlock()
 	st := &pb.FunctionStatus{}
-	if client != nil {
-		cctx, cancel := context.WithTimeout(ctx, RPCTimeout)
+	switch {
+	case client != nil && unhealthy != "":
+		lastErr = "instance not responding: " + unhealthy
+	case client != nil:
+		cctx, cancel := context.WithTimeout(ctx, QueryTimeout)
 		live, err := client.GetFunctionStatus(cctx, &emptypb.Empty{})
 		cancel()
-		switch {
-		case err == nil:
+		if err == nil {
 			st = live
-		case lastErr == "":
-			lastErr = fmt.Sprintf("instance %s: %v", state, err)
+		} else {
+			lastErr = fmt.Sprintf("instance %s: status not answered: %v", state, err)
 		}
-	} else if lastErr == "" && state != StateRunning {
+	case lastErr == "" && state != StateRunning:
 		lastErr = "instance " + string(state)
 	}
 	st.NumRestarts = restarts
@@ -372,7 +422,8 @@ func (m *Manager) Status(ctx context.Context, fqfn string, instanceID int) (*pb.
 	return st, nil
 }
 
-// Metrics returns the instance's metrics over gRPC (GetMetrics).
+// Metrics returns the instance's metrics over gRPC (GetMetrics), waiting at
+// most QueryTimeout; an instance failing its health checks is not asked.
 func (m *Manager) Metrics(ctx context.Context, fqfn string, instanceID int) (*pb.MetricsData, error) {
 	key := InstanceKey(fqfn, instanceID)
 	in := m.lookup(fqfn, instanceID)
@@ -380,12 +431,15 @@ func (m *Manager) Metrics(ctx context.Context, fqfn string, instanceID int) (*pb
 		return nil, fmt.Errorf("metrics of %s: %w", key, ErrNotFound)
 	}
 	in.mu.Lock()
-	client := in.client
+	client, unhealthy := in.client, in.unhealthy
 	in.mu.Unlock()
 	if client == nil {
 		return nil, fmt.Errorf("metrics of %s: %w", key, ErrNotRunning)
 	}
-	cctx, cancel := context.WithTimeout(ctx, RPCTimeout)
+	if unhealthy != "" {
+		return nil, fmt.Errorf("metrics of %s: %w: not responding: %s", key, ErrNotRunning, unhealthy)
+	}
+	cctx, cancel := context.WithTimeout(ctx, QueryTimeout)
 	defer cancel()
 	md, err := client.GetMetrics(cctx, &emptypb.Empty{})
 	if err != nil {
@@ -510,7 +564,7 @@ func (m *Manager) supervise(ctx context.Context, in *instance, prev <-chan struc
 		exit, exited := m.watch(ctx, in, proc, conn, log)
 		conn.Close()
 		in.mu.Lock()
-		in.pid, in.client = 0, nil
+		in.pid, in.client, in.unhealthy = 0, nil, ""
 		in.mu.Unlock()
 		if in.detach.Load() && !exited {
 			log.Info("leaving instance running for the next worker", "pid", proc.Pid())
@@ -609,7 +663,7 @@ func (m *Manager) start(ctx context.Context, in *instance, log *slog.Logger) (Pr
 		OutputFile: filepath.Join(logDir, d.GetName()+"-"+strconv.Itoa(int(in.id))+".out"),
 		Resources:  Resources{CPU: res.GetCpu(), RAMBytes: res.GetRam(), DiskBytes: res.GetDisk()},
 	}
-	conn, err := grpc.NewClient("127.0.0.1:"+strconv.Itoa(p.grpcPort), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	conn, err := dialInstance(p.grpcPort)
 	if err != nil {
 		return nil, nil, permanentError{fmt.Errorf("start %s: gRPC client: %w", in.key, err)}
 	}
@@ -671,15 +725,17 @@ func (m *Manager) assignPorts(in *instance, log *slog.Logger) error {
 	return nil
 }
 
-// watch health-checks the running process until it exits (exited = true), or
-// ctx ends or a restart is requested, in which case it stops the process.
+// watch health-checks the running process until it exits or is killed for
+// failing maxHealthFailures health checks in a row (exited = true), or ctx
+// ends or a restart is requested, in which case it stops the process.
 func (m *Manager) watch(ctx context.Context, in *instance, proc Process, conn *grpc.ClientConn, log *slog.Logger) (exit ExitInfo, exited bool) {
 	hctx, stopHealth := context.WithCancel(ctx)
+	sick := make(chan string, 1)
 	var hwg sync.WaitGroup
 	hwg.Add(1)
 	go func() {
 		defer hwg.Done()
-		m.healthLoop(hctx, in, pb.NewInstanceControlClient(conn), log)
+		m.healthLoop(hctx, in, conn, sick, log)
 	}()
 	defer func() {
 		stopHealth()
@@ -688,6 +744,8 @@ func (m *Manager) watch(ctx context.Context, in *instance, proc Process, conn *g
 	select {
 	case exit = <-proc.Wait():
 		return exit, true
+	case why := <-sick:
+		return m.kill(proc, why, log), true
 	case <-ctx.Done():
 		if in.detach.Load() {
 			return ExitInfo{}, false
@@ -698,17 +756,47 @@ func (m *Manager) watch(ctx context.Context, in *instance, proc Process, conn *g
 	return ExitInfo{}, false
 }
 
-// healthLoop sends HealthCheck RPCs: every second until the first success
-// (which marks the instance running), then every HealthCheckInterval, which
-// keeps Java and Python instances from killing themselves after 3 intervals.
-func (m *Manager) healthLoop(ctx context.Context, in *instance, client pb.InstanceControlClient, log *slog.Logger) {
-	interval := m.opts.HealthCheckInterval
-	probe := time.Second
-	if interval > 0 && interval < probe {
-		probe = interval
+// kill ends a process that stopped answering health checks. SIGKILL at once:
+// a stopped (SIGSTOP) or wedged process would not act on SIGTERM.
+func (m *Manager) kill(proc Process, why string, log *slog.Logger) ExitInfo {
+	log.Warn("instance does not answer health checks, killing it", "pid", proc.Pid(), "reason", why)
+	if err := proc.Signal(syscall.SIGKILL); err != nil && !errors.Is(err, os.ErrProcessDone) {
+		log.Error("SIGKILL failed", "pid", proc.Pid(), "err", err)
 	}
-	healthy := false
-	t := time.NewTimer(probe / 2)
+	t := time.NewTimer(killWait)
+	defer t.Stop()
+	var exit ExitInfo
+	select {
+	case exit = <-proc.Wait():
+	case <-t.C:
+		log.Error("instance process still there after SIGKILL", "pid", proc.Pid())
+		exit = ExitInfo{Code: -1, Err: errors.New("process still there after SIGKILL")}
+	}
+	exit.Cause = "killed after it stopped answering health checks: " + why
+	return exit
+}
+
+// healthLoop sends HealthCheck RPCs. Until the first success, which marks
+// the instance running, it tries the instance's gRPC port every portPoll and
+// sends a health check the moment the port accepts, so a starting instance
+// is checked well inside its self-kill window however long it took to
+// listen; then it checks every HealthCheckInterval, which keeps Java and
+// Python instances from killing themselves after 3 intervals. After
+// maxHealthFailures failures in a row it sends why on sick and returns.
+func (m *Manager) healthLoop(ctx context.Context, in *instance, conn *grpc.ClientConn, sick chan<- string, log *slog.Logger) {
+	client := pb.NewInstanceControlClient(conn)
+	begin := time.Now() // the process was started (or adopted) just before
+	interval := m.opts.HealthCheckInterval
+	// A check that takes longer than the interval is as good as failed.
+	timeout := RPCTimeout
+	if interval > 0 && interval < timeout {
+		timeout = interval
+	}
+	in.mu.Lock()
+	addr := "127.0.0.1:" + strconv.Itoa(in.grpcPort)
+	in.mu.Unlock()
+	healthy, listening := false, false
+	t := time.NewTimer(0)
 	defer t.Stop()
 	failures := 0
 	for {
@@ -717,24 +805,54 @@ func (m *Manager) healthLoop(ctx context.Context, in *instance, client pb.Instan
 			return
 		case <-t.C:
 		}
-		cctx, cancel := context.WithTimeout(ctx, RPCTimeout)
-		res, err := client.HealthCheck(cctx, &emptypb.Empty{})
+		if !listening {
+			if !portOpen(ctx, addr) {
+				t.Reset(portPoll)
+				continue
+			}
+			listening = true
+			log.Debug("instance gRPC port accepts connections", "after_start", time.Since(begin).Round(time.Millisecond))
+			// The channel may be waiting out a reconnect backoff: connect now.
+			conn.ResetConnectBackoff()
+		}
+		cctx, cancel := context.WithTimeout(ctx, timeout)
+		// Until it has answered once, wait for the connection rather than
+		// fail at once while the channel is still connecting.
+		res, err := client.HealthCheck(cctx, &emptypb.Empty{}, grpc.WaitForReady(!healthy))
 		cancel()
 		switch {
 		case ctx.Err() != nil:
 			return
 		case err == nil && res.GetSuccess():
+			if failures > 0 {
+				log.Info("instance answers health checks again", "after_failures", failures)
+			}
 			failures = 0
+			in.mu.Lock()
+			in.unhealthy = ""
+			in.mu.Unlock()
 			if !healthy {
 				healthy = true
 				in.setState(StateRunning)
-				log.Info("instance is healthy")
+				log.Info("instance is healthy", "after_start", time.Since(begin).Round(time.Millisecond))
 			}
 		case healthy:
 			failures++
-			log.Warn("instance health check failed", "err", err, "success", res.GetSuccess(), "consecutive", failures)
+			if err == nil {
+				err = errors.New("health check answered unsuccessful")
+			}
+			why := fmt.Sprintf("%d consecutive health checks failed, the last at %s: %v",
+				failures, time.Now().UTC().Format(time.RFC3339), err)
+			in.mu.Lock()
+			in.unhealthy = why
+			in.mu.Unlock()
+			log.Warn("instance health check failed", "err", err, "consecutive", failures)
+			if failures >= maxHealthFailures {
+				sick <- why
+				return
+			}
 		}
-		next := probe
+		next := startRetry
 		if healthy {
 			if interval <= 0 {
 				return
@@ -743,6 +861,21 @@ func (m *Manager) healthLoop(ctx context.Context, in *instance, client pb.Instan
 		}
 		t.Reset(next)
 	}
+}
+
+// startRetry is the wait between health checks of a starting instance whose
+// port accepts connections but which has not answered one successfully yet.
+const startRetry = 250 * time.Millisecond
+
+// portOpen tells whether something accepts TCP connections on addr.
+func portOpen(ctx context.Context, addr string) bool {
+	d := net.Dialer{Timeout: time.Second}
+	c, err := d.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return false
+	}
+	c.Close()
+	return true
 }
 
 // stop ends a process: SIGTERM, StopGracePeriod, then SIGKILL.
