@@ -34,9 +34,13 @@ type Pulsar struct {
 
 // RequirePulsar returns the shared standalone. Without one the test is
 // skipped locally, saying why, and fails under CI=true: nothing skips
-// silently in CI.
+// silently in CI. With -short (make unit) it is always skipped: those runs
+// are unit tests only, by choice.
 func RequirePulsar(t testing.TB) Pulsar {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("-short: unit tests only, this test needs a Pulsar standalone")
+	}
 	p := Pulsar{
 		Home:            os.Getenv("PULSAR_HOME"),
 		ServiceURL:      os.Getenv("PULSAR_SERVICE_URL"),

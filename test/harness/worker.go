@@ -227,6 +227,22 @@ func (w *Worker) Kill() {
 	}
 }
 
+// Stop stops the worker as `systemctl stop` stops a unit with the default
+// KillMode=control-group: SIGTERM to the worker and every process it started,
+// then, once the worker has exited (or after timeout), SIGKILL to whatever
+// of them is left. It returns the worker's exit code.
+func (w *Worker) Stop(timeout time.Duration) int {
+	w.t.Helper()
+	pgid := w.cmd.Process.Pid
+	_ = syscall.Kill(-pgid, syscall.SIGTERM)
+	code, err := w.Wait(timeout)
+	_ = syscall.Kill(-pgid, syscall.SIGKILL)
+	if err != nil {
+		w.t.Fatalf("stop %s worker %s: %v", w.Kind, w.ID, err)
+	}
+	return code
+}
+
 // Pid is the worker process's pid.
 func (w *Worker) Pid() int { return w.cmd.Process.Pid }
 
