@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/pulsar-functions-worker/pulsar-functions-worker/internal/cluster"
+	"github.com/pulsar-functions-worker/pulsar-functions-worker/internal/pb"
 	"github.com/pulsar-functions-worker/pulsar-functions-worker/internal/version"
 )
 
@@ -71,6 +72,8 @@ type Server struct {
 	connectors ConnectorsBackend
 	state      StateStore
 	lifecycle  LifecycleBackend
+	// maxParallelism bounds the instances of one component; 0: no limit.
+	maxParallelism int
 }
 
 // Option adds an optional part of the API to New's Server.
@@ -87,6 +90,23 @@ func New(w Worker, g Guard, metrics prometheus.Gatherer, log *slog.Logger, opts 
 	}
 	s.routes()
 	return s
+}
+
+// WithMaxParallelism refuses creates and updates of functions, sources and
+// sinks asking for more than n instances (maxParallelism, ours); 0 means no
+// limit, as in the Java worker.
+func WithMaxParallelism(n int) Option {
+	return func(s *Server) { s.maxParallelism = n }
+}
+
+// checkParallelism refuses a validated component whose parallelism is over
+// the worker's maxParallelism. It runs after Java's own checks, so a
+// non-positive parallelism still gets Java's message.
+func (s *Server) checkParallelism(kind string, fd *pb.FunctionDetails) error {
+	if p := fd.GetParallelism(); s.maxParallelism > 0 && int(p) > s.maxParallelism {
+		return invalid("%s parallelism %d is above this worker's limit of %d (maxParallelism)", kind, p, s.maxParallelism)
+	}
+	return nil
 }
 
 func (s *Server) routes() {

@@ -323,7 +323,14 @@ func (s *Server) validateConnector(k *connectorKind, t, ns, name string, cc conn
 	if pkgPath == "" {
 		return nil, invalid("%s package is not provided", k.name)
 	}
-	return cc.validate(pkgPath)
+	fd, err := cc.validate(pkgPath)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.checkParallelism(k.name, fd); err != nil {
+		return nil, err
+	}
+	return fd, nil
 }
 
 // builtinOf is FunctionCommon.getFunctionCodeBuiltin for the kind.

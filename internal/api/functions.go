@@ -495,11 +495,17 @@ func (s *Server) validateFunction(ctx context.Context, t, ns, name string, fc *f
 		pkgPath = pkg.path
 	}
 	fd, unknown, err := checkAndConvert(fc, pkgPath)
-	if err == nil && unknown != "" {
+	if err != nil {
+		return nil, err
+	}
+	if err := s.checkParallelism("Function", fd); err != nil {
+		return nil, err
+	}
+	if unknown != "" {
 		s.log.Warn("function class hierarchy leaves its package; stored without input/output type names",
 			"function", fqfnOf(t, ns, name), "class", fd.GetClassName(), "unknown", unknown)
 	}
-	return fd, err
+	return fd, nil
 }
 
 // checkAndConvert validates a config whose missing values are inferred and
