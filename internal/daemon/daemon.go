@@ -134,11 +134,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	g.Go(func() error { return d.watchConfig(gctx) })
 	var servers []*http.Server
 	for _, l := range listeners {
-		srv := &http.Server{
-			Handler:           handler,
-			ReadHeaderTimeout: 30 * time.Second,
-			ErrorLog:          slog.NewLogLogger(d.log.Handler(), slog.LevelWarn),
-		}
+		srv := newHTTPServer(handler, d.log)
 		servers = append(servers, srv)
 		g.Go(func() error {
 			d.log.Info("serving REST API", "addr", l.Addr().String(), "tls", l.tls)
