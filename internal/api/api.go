@@ -74,6 +74,8 @@ type Server struct {
 	lifecycle  LifecycleBackend
 	// maxParallelism bounds the instances of one component; 0: no limit.
 	maxParallelism int
+	// maxPackageBytes bounds an uploaded package while it is spooled; 0: no limit.
+	maxPackageBytes int64
 }
 
 // Option adds an optional part of the API to New's Server.
@@ -107,6 +109,13 @@ func (s *Server) checkParallelism(kind string, fd *pb.FunctionDetails) error {
 		return invalid("%s parallelism %d is above this worker's limit of %d (maxParallelism)", kind, p, s.maxParallelism)
 	}
 	return nil
+}
+
+// WithMaxPackageBytes refuses, with 413 while it streams in, an uploaded
+// package (a form's data part) over n bytes (maxPackageSizeBytes); 0 means no
+// limit. The package store enforces the same limit on what it stores.
+func WithMaxPackageBytes(n int64) Option {
+	return func(s *Server) { s.maxPackageBytes = n }
 }
 
 func (s *Server) routes() {

@@ -21,6 +21,19 @@ import (
 
 // uploadByPath is F17.
 func (s *Server) uploadByPath(w http.ResponseWriter, r *http.Request) error {
+	// Initialisation and the super-user check before the body is read (Java
+	// spools it first; see configRequest).
+	if err := s.checkInitialized(); err != nil {
+		return err
+	}
+	role, _ := r.Context().Value(roleKey{}).(string)
+	ok, err := s.guard.IsSuperUser(r.Context(), role, r)
+	if err != nil {
+		return fail(http.StatusInternalServerError, "%s", err.Error())
+	}
+	if !ok {
+		return fail(http.StatusUnauthorized, msgNotAuthorized)
+	}
 	mr, err := r.MultipartReader()
 	if errors.Is(err, http.ErrNotMultipart) {
 		return fail(http.StatusUnsupportedMediaType, "Unsupported Media Type")
@@ -53,8 +66,8 @@ func (s *Server) uploadByPath(w http.ResponseWriter, r *http.Request) error {
 			if data, err = os.CreateTemp("", "pfw-upload-*"); err != nil {
 				return err
 			}
-			if _, err := io.Copy(data, part); err != nil {
-				return fail(http.StatusBadRequest, "Bad Request")
+			if err := spoolPart(data, part, s.maxPackageBytes); err != nil {
+				return err
 			}
 		case name == "path" && path == nil:
 			b, err := io.ReadAll(io.LimitReader(part, maxTextPart+1))
@@ -65,17 +78,6 @@ func (s *Server) uploadByPath(w http.ResponseWriter, r *http.Request) error {
 			path = &p
 		}
 		part.Close()
-	}
-	if err := s.checkInitialized(); err != nil {
-		return err
-	}
-	role, _ := r.Context().Value(roleKey{}).(string)
-	ok, err := s.guard.IsSuperUser(r.Context(), role, r)
-	if err != nil {
-		return fail(http.StatusInternalServerError, "%s", err.Error())
-	}
-	if !ok {
-		return fail(http.StatusUnauthorized, msgNotAuthorized)
 	}
 	if data == nil || path == nil {
 		p := "null"

@@ -123,7 +123,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	defer closeState()
 	opts := append([]api.Option{api.WithFunctions(functions{d}), api.WithWorkerOps(workerOps{d}),
 		api.WithWorkerStats(newWorkerStats(d)), api.WithConnectors(connectors{d}), api.WithLifecycle(lifecycle{d}),
-		api.WithMaxParallelism(d.cfg.MaxParallelism)}, stateOpts...)
+		api.WithMaxParallelism(d.cfg.MaxParallelism), api.WithMaxPackageBytes(d.cfg.MaxPackageSizeBytes)}, stateOpts...)
 	handler := api.New(d, g0, d.metricsGatherer(), d.log.With("component", "api"), opts...)
 
 	d.prepareRuntime(ctx)
