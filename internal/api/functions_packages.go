@@ -207,3 +207,22 @@ func (s *Server) streamPackage(w http.ResponseWriter, r *http.Request, path stri
 	}
 	return nil
 }
+
+// spoolPart copies a package part to dst, failing with 413 past limit bytes
+// (<= 0: no limit) and with 400 when the body breaks off.
+func spoolPart(dst io.Writer, part io.Reader, limit int64) error {
+	if limit <= 0 {
+		if _, err := io.Copy(dst, part); err != nil {
+			return fail(http.StatusBadRequest, "Bad Request")
+		}
+		return nil
+	}
+	n, err := io.Copy(dst, io.LimitReader(part, limit+1))
+	if err != nil {
+		return fail(http.StatusBadRequest, "Bad Request")
+	}
+	if n > limit {
+		return fail(http.StatusRequestEntityTooLarge, "%s: more than %d bytes (maxPackageSizeBytes)", ErrPackageTooLarge, limit)
+	}
+	return nil
+}
