@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/pulsar-functions-worker/pulsar-functions-worker/internal/cluster"
+	"github.com/pulsar-functions-worker/pulsar-functions-worker/internal/pb"
 	"github.com/pulsar-functions-worker/pulsar-functions-worker/internal/version"
 )
 
@@ -71,6 +72,10 @@ type Server struct {
 	connectors ConnectorsBackend
 	state      StateStore
 	lifecycle  LifecycleBackend
+	// maxParallelism bounds the instances of one component; 0: no limit.
+	maxParallelism int
+	// maxPackageBytes bounds an uploaded package while it is spooled; 0: no limit.
+	maxPackageBytes int64
 }
 
 // Option adds an optional part of the API to New's Server.
@@ -87,6 +92,30 @@ func New(w Worker, g Guard, metrics prometheus.Gatherer, log *slog.Logger, opts 
 	}
 	s.routes()
 	return s
+}
+
+// WithMaxParallelism refuses creates and updates of functions, sources and
+// sinks asking for more than n instances (maxParallelism, ours); 0 means no
+// limit, as in the Java worker.
+func WithMaxParallelism(n int) Option {
+	return func(s *Server) { s.maxParallelism = n }
+}
+
+// checkParallelism refuses a validated component whose parallelism is over
+// the worker's maxParallelism. It runs after Java's own checks, so a
+// non-positive parallelism still gets Java's message.
+func (s *Server) checkParallelism(kind string, fd *pb.FunctionDetails) error {
+	if p := fd.GetParallelism(); s.maxParallelism > 0 && int(p) > s.maxParallelism {
+		return invalid("%s parallelism %d is above this worker's limit of %d (maxParallelism)", kind, p, s.maxParallelism)
+	}
+	return nil
+}
+
+// WithMaxPackageBytes refuses, with 413 while it streams in, an uploaded
+// package (a form's data part) over n bytes (maxPackageSizeBytes); 0 means no
+// limit. The package store enforces the same limit on what it stores.
+func WithMaxPackageBytes(n int64) Option {
+	return func(s *Server) { s.maxPackageBytes = n }
 }
 
 func (s *Server) routes() {

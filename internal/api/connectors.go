@@ -270,15 +270,27 @@ func (k *connectorKind) validateUpdate(existing, update connectorConfig) (connec
 	return validateSinkUpdate(existing.(*sinkConfig), update.(*sinkConfig))
 }
 
-// connectorRequest reads what register and update share, in Java's order.
+// connectorRequest reads what register and update share, in Java's order
+// except that the caller is authorized before the body is read (see
+// configRequest).
 func (s *Server) connectorRequest(k *connectorKind, r *http.Request) (form *functionForm, cc connectorConfig, t, ns, name string, err error) {
-	form, err = readFunctionForm(r)
+	if err = s.checkInitialized(); err != nil {
+		return
+	}
+	if t, ns, name, err = k.pathParams(r, true); err != nil {
+		return
+	}
+	if err = s.authorizeConnector(k, r, t, ns); err != nil {
+		return
+	}
+	form, err = readFunctionForm(r, s.maxPackageBytes)
 	if err != nil {
 		return nil, nil, "", "", "", err
 	}
 	defer func() {
 		if err != nil {
 			form.close()
+			form = nil
 		}
 	}()
 	cc, err = k.parseConfig(form.parts[k.configPart])
@@ -290,17 +302,10 @@ func (s *Server) connectorRequest(k *connectorKind, r *http.Request) (form *func
 		err = fail(http.StatusBadRequest, "Bad Request")
 		return
 	}
-	if err = s.checkInitialized(); err != nil {
-		return
-	}
-	if t, ns, name, err = k.pathParams(r, true); err != nil {
-		return
-	}
 	if cc == nil {
 		err = fail(http.StatusBadRequest, "%s config is not provided", k.name)
 		return
 	}
-	err = s.authorizeConnector(k, r, t, ns)
 	return
 }
 
@@ -323,7 +328,14 @@ func (s *Server) validateConnector(k *connectorKind, t, ns, name string, cc conn
 	if pkgPath == "" {
 		return nil, invalid("%s package is not provided", k.name)
 	}
-	return cc.validate(pkgPath)
+	fd, err := cc.validate(pkgPath)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.checkParallelism(k.name, fd); err != nil {
+		return nil, err
+	}
+	return fd, nil
 }
 
 // builtinOf is FunctionCommon.getFunctionCodeBuiltin for the kind.

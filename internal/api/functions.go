@@ -328,7 +328,11 @@ func (f *functionForm) close() {
 	}
 }
 
-func readFunctionForm(r *http.Request) (*functionForm, error) {
+// readFunctionForm reads the form, spooling the data part up to limit bytes
+// (<= 0: no limit) and refusing a larger one with 413 while it streams in, so
+// a huge upload never fills the disk. Callers authorize first: nothing of the
+// body is read for a caller who may not use the namespace.
+func readFunctionForm(r *http.Request, limit int64) (*functionForm, error) {
 	mr, err := r.MultipartReader()
 	if errors.Is(err, http.ErrNotMultipart) {
 		return nil, fail(http.StatusUnsupportedMediaType, "Unsupported Media Type")
@@ -360,9 +364,9 @@ func readFunctionForm(r *http.Request) (*functionForm, error) {
 				return nil, err
 			}
 			f.data, f.hasData, f.dataName = tmp, true, part.FileName()
-			if _, err := io.Copy(tmp, part); err != nil {
+			if err := spoolPart(tmp, part, limit); err != nil {
 				f.close()
-				return nil, fail(http.StatusBadRequest, "Bad Request")
+				return nil, err
 			}
 			continue
 		}
@@ -394,8 +398,8 @@ func readFunctionForm(r *http.Request) (*functionForm, error) {
 
 // readConfigForm reads a register/update form and binds its config and
 // update options, as Jersey does before the Java handler runs.
-func readConfigForm(r *http.Request) (*functionForm, *functionConfig, error) {
-	form, err := readFunctionForm(r)
+func readConfigForm(r *http.Request, limit int64) (*functionForm, *functionConfig, error) {
+	form, err := readFunctionForm(r, limit)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -495,11 +499,17 @@ func (s *Server) validateFunction(ctx context.Context, t, ns, name string, fc *f
 		pkgPath = pkg.path
 	}
 	fd, unknown, err := checkAndConvert(fc, pkgPath)
-	if err == nil && unknown != "" {
+	if err != nil {
+		return nil, err
+	}
+	if err := s.checkParallelism("Function", fd); err != nil {
+		return nil, err
+	}
+	if unknown != "" {
 		s.log.Warn("function class hierarchy leaves its package; stored without input/output type names",
 			"function", fqfnOf(t, ns, name), "class", fd.GetClassName(), "unknown", unknown)
 	}
-	return fd, err
+	return fd, nil
 }
 
 // checkAndConvert validates a config whose missing values are inferred and
@@ -571,31 +581,32 @@ func (s *Server) discardPackage(loc *pb.PackageLocationMetaData) {
 
 // --- F1 register --------------------------------------------------------------
 
-// configRequest reads what register and update share, in the Java worker's
-// order: the multipart form, then initialisation, the path, the config's
-// presence, and the caller's right to the namespace. On success the caller
-// closes the form.
+// configRequest reads what register and update share: initialisation, the
+// path and the caller's right to the namespace, then the multipart form and
+// the config's presence. On success the caller closes the form.
+//
+// Java's Jersey reads (and spools) the whole form before the handler checks
+// anything; we authorize first so that a caller without the right never
+// gets a byte written to disk. The one visible difference: such a caller
+// gets 401 where Java would complain about a broken form (400/415).
 func (s *Server) configRequest(r *http.Request) (form *functionForm, fc *functionConfig, t, ns, name string, err error) {
-	form, fc, err = readConfigForm(r)
-	if err != nil {
-		return nil, nil, "", "", "", err
-	}
-	defer func() {
-		if err != nil {
-			form.close()
-		}
-	}()
 	if err = s.checkInitialized(); err != nil {
 		return
 	}
 	if t, ns, name, err = pathParams(r, true); err != nil {
 		return
 	}
-	if fc == nil {
-		err = fail(http.StatusBadRequest, msgConfigMissing)
+	if err = s.authorizeFunctions(r, t, ns); err != nil {
 		return
 	}
-	err = s.authorizeFunctions(r, t, ns)
+	form, fc, err = readConfigForm(r, s.maxPackageBytes)
+	if err != nil {
+		return nil, nil, "", "", "", err
+	}
+	if fc == nil {
+		form.close()
+		return nil, nil, "", "", "", fail(http.StatusBadRequest, msgConfigMissing)
+	}
 	return
 }
 
@@ -932,14 +943,10 @@ func (s *Server) statusChecks(r *http.Request) (*pb.FunctionMetaData, error) {
 // --- F25 leader -------------------------------------------------------------------
 
 func (s *Server) functionLeaderUpdate(w http.ResponseWriter, r *http.Request) error {
-	form, err := readFunctionForm(r)
-	if err != nil {
-		return err
-	}
-	defer form.close()
 	if err := s.checkInitialized(); err != nil {
 		return err
 	}
+	// Super-user first, then the body (see configRequest).
 	role, _ := r.Context().Value(roleKey{}).(string)
 	ok, err := s.guard.IsSuperUser(r.Context(), role, r)
 	if err != nil {
@@ -948,6 +955,11 @@ func (s *Server) functionLeaderUpdate(w http.ResponseWriter, r *http.Request) er
 	if !ok {
 		return fail(http.StatusUnauthorized, msgNotAuthorized)
 	}
+	form, err := readFunctionForm(r, s.maxPackageBytes)
+	if err != nil {
+		return err
+	}
+	defer form.close()
 	if _, _, _, err := pathParams(r, true); err != nil {
 		return err
 	}

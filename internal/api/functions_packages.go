@@ -21,6 +21,19 @@ import (
 
 // uploadByPath is F17.
 func (s *Server) uploadByPath(w http.ResponseWriter, r *http.Request) error {
+	// Initialisation and the super-user check before the body is read (Java
+	// spools it first; see configRequest).
+	if err := s.checkInitialized(); err != nil {
+		return err
+	}
+	role, _ := r.Context().Value(roleKey{}).(string)
+	ok, err := s.guard.IsSuperUser(r.Context(), role, r)
+	if err != nil {
+		return fail(http.StatusInternalServerError, "%s", err.Error())
+	}
+	if !ok {
+		return fail(http.StatusUnauthorized, msgNotAuthorized)
+	}
 	mr, err := r.MultipartReader()
 	if errors.Is(err, http.ErrNotMultipart) {
 		return fail(http.StatusUnsupportedMediaType, "Unsupported Media Type")
@@ -53,8 +66,8 @@ func (s *Server) uploadByPath(w http.ResponseWriter, r *http.Request) error {
 			if data, err = os.CreateTemp("", "pfw-upload-*"); err != nil {
 				return err
 			}
-			if _, err := io.Copy(data, part); err != nil {
-				return fail(http.StatusBadRequest, "Bad Request")
+			if err := spoolPart(data, part, s.maxPackageBytes); err != nil {
+				return err
 			}
 		case name == "path" && path == nil:
 			b, err := io.ReadAll(io.LimitReader(part, maxTextPart+1))
@@ -65,17 +78,6 @@ func (s *Server) uploadByPath(w http.ResponseWriter, r *http.Request) error {
 			path = &p
 		}
 		part.Close()
-	}
-	if err := s.checkInitialized(); err != nil {
-		return err
-	}
-	role, _ := r.Context().Value(roleKey{}).(string)
-	ok, err := s.guard.IsSuperUser(r.Context(), role, r)
-	if err != nil {
-		return fail(http.StatusInternalServerError, "%s", err.Error())
-	}
-	if !ok {
-		return fail(http.StatusUnauthorized, msgNotAuthorized)
 	}
 	if data == nil || path == nil {
 		p := "null"
@@ -202,6 +204,25 @@ func (s *Server) streamPackage(w http.ResponseWriter, r *http.Request, path stri
 	if _, err := io.Copy(w, rc); err != nil {
 		// Too late for a status: the client sees a short body.
 		s.log.Warn("package download failed", "path", path, "err", err)
+	}
+	return nil
+}
+
+// spoolPart copies a package part to dst, failing with 413 past limit bytes
+// (<= 0: no limit) and with 400 when the body breaks off.
+func spoolPart(dst io.Writer, part io.Reader, limit int64) error {
+	if limit <= 0 {
+		if _, err := io.Copy(dst, part); err != nil {
+			return fail(http.StatusBadRequest, "Bad Request")
+		}
+		return nil
+	}
+	n, err := io.Copy(dst, io.LimitReader(part, limit+1))
+	if err != nil {
+		return fail(http.StatusBadRequest, "Bad Request")
+	}
+	if n > limit {
+		return fail(http.StatusRequestEntityTooLarge, "%s: more than %d bytes (maxPackageSizeBytes)", ErrPackageTooLarge, limit)
 	}
 	return nil
 }

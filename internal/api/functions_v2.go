@@ -296,6 +296,18 @@ func (s *Server) v2State(w http.ResponseWriter, r *http.Request) error {
 // .convertFromDetails does, then handed to the v3 handler h; 200.
 func (s *Server) v2Register(h func(http.ResponseWriter, *http.Request) error) func(http.ResponseWriter, *http.Request) error {
 	return func(w http.ResponseWriter, r *http.Request) error {
+		// Authorized before the body is spooled (see configRequest); h
+		// checks again, cheaply, on the re-encoded form.
+		if err := s.checkInitialized(); err != nil {
+			return err
+		}
+		t, ns, _, err := pathParams(r, true)
+		if err != nil {
+			return err
+		}
+		if err := s.authorizeFunctions(r, t, ns); err != nil {
+			return err
+		}
 		mr, err := r.MultipartReader()
 		if errors.Is(err, http.ErrNotMultipart) {
 			return fail(http.StatusUnsupportedMediaType, "Unsupported Media Type")
@@ -336,8 +348,12 @@ func (s *Server) v2Register(h func(http.ResponseWriter, *http.Request) error) fu
 				if err != nil {
 					return fmt.Errorf("v2 register: %w", err)
 				}
-				if _, err := io.Copy(pw, part); err != nil {
-					return fail(http.StatusBadRequest, "Bad Request")
+				limit := s.maxPackageBytes
+				if name == "url" {
+					limit = maxTextPart
+				}
+				if err := spoolPart(pw, part, limit); err != nil {
+					return err
 				}
 			}
 			part.Close()

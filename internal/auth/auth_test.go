@@ -571,3 +571,34 @@ func TestPolicyCacheSweepsExpiredEntries(t *testing.T) {
 		t.Error("AuthorizationEnabled = false")
 	}
 }
+
+// TestRevocationTakesEffectAtOnce: with the default settings a revoked
+// namespace permission (or tenant admin role) is refused on the very next
+// request, as in the Java worker, not after a cache expires.
+func TestRevocationTakesEffectAtOnce(t *testing.T) {
+	pol := newFakePolicies()
+	a, err := New(authzSettings(), WithPolicies(pol))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, r := context.Background(), reqWithOriginal("")
+	if ok, err := a.AllowFunctionOps(ctx, "dev", r, "acme", "fn"); !ok || err != nil {
+		t.Fatalf("AllowFunctionOps(dev) before revocation = %v, %v", ok, err)
+	}
+	pol.mu.Lock()
+	pol.perms["acme/fn"] = map[string][]string{}
+	pol.mu.Unlock()
+	if ok, err := a.AllowFunctionOps(ctx, "dev", r, "acme", "fn"); ok || err != nil {
+		t.Errorf("AllowFunctionOps(dev) right after revocation = %v, %v; want false", ok, err)
+	}
+
+	if ok, err := a.AllowFunctionOps(ctx, "acme-admin", r, "acme", "other"); !ok || err != nil {
+		t.Fatalf("AllowFunctionOps(tenant admin) before removal = %v, %v", ok, err)
+	}
+	pol.mu.Lock()
+	pol.admins["acme"] = []string{"proxy2"}
+	pol.mu.Unlock()
+	if ok, err := a.AllowFunctionOps(ctx, "acme-admin", r, "acme", "other"); ok || err != nil {
+		t.Errorf("AllowFunctionOps(former tenant admin) right after removal = %v, %v; want false", ok, err)
+	}
+}

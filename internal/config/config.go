@@ -307,6 +307,8 @@ type Config struct {
 	LogLevel string `koanf:"logLevel"`
 	// MaxPackageSizeBytes (ours) bounds a function package, enforced while it streams in or down; 0 means no limit.
 	MaxPackageSizeBytes int64 `koanf:"maxPackageSizeBytes"`
+	// MaxParallelism (ours) is the most instances a function, source or sink may ask for; creates and updates above it are refused with 400; 0 means no limit.
+	MaxParallelism int `koanf:"maxParallelism"`
 }
 
 // Resources is an amount of CPU, memory and disk (Java's common.functions.Resources).
@@ -409,6 +411,13 @@ type KubernetesRuntimeFactoryConfig struct {
 
 // Default returns the configuration the Java worker uses for a file with no keys,
 // plus our own keys' defaults. It is not a runnable configuration by itself: Java
+// DefaultMaxParallelism bounds a component's instances unless maxParallelism
+// says otherwise. Every instance is a process (a JVM is 100+ MB), so 1000 is
+// more than any cluster we know runs for one component, yet a typo such as
+// 100000 cannot start a fork storm across the workers (issue 12: three workers
+// started 333 processes in 19 s before anyone noticed).
+const DefaultMaxParallelism = 1000
+
 // leaves the broker URLs, namespace, topic names and timers unset.
 func Default() *Config {
 	return &Config{
@@ -445,6 +454,7 @@ func Default() *Config {
 		TlsTrustStoreType:                        "JKS",
 		LogLevel:                                 "info",
 		MaxPackageSizeBytes:                      500 << 20,
+		MaxParallelism:                           DefaultMaxParallelism,
 	}
 }
 

@@ -180,7 +180,7 @@ func TestEveryKeyOfPulsarFileIsKnown(t *testing.T) {
 func TestShippedFileHasPulsarKeys(t *testing.T) {
 	pActive, pCommented := fileKeys(t, pulsarFile)
 	sActive, sCommented := fileKeys(t, shippedFile)
-	ours := map[string]bool{"addFunctionsClusterToNamespace": true, "logLevel": true, "maxPackageSizeBytes": true}
+	ours := map[string]bool{"addFunctionsClusterToNamespace": true, "logLevel": true, "maxPackageSizeBytes": true, "maxParallelism": true}
 	for k := range pActive {
 		if !sActive[k] {
 			t.Errorf("key %q is set in Pulsar's file but not in ours", k)
@@ -345,7 +345,7 @@ func checkAgainstJava(t *testing.T, dump string, v reflect.Value, renamed map[st
 		}
 	}
 	for name := range idx {
-		if !seen[name] && name != "addFunctionsClusterToNamespace" && name != "logLevel" && name != "maxPackageSizeBytes" {
+		if !seen[name] && name != "addFunctionsClusterToNamespace" && name != "logLevel" && name != "maxPackageSizeBytes" && name != "maxParallelism" {
 			t.Errorf("%s: Go field %q is not in the Java class", dump, name)
 		}
 	}
@@ -367,8 +367,8 @@ func TestSchemaMatchesJava(t *testing.T) {
 
 func TestOwnKeyDefaults(t *testing.T) {
 	d := Default()
-	if d.AddFunctionsClusterToNamespace || d.LogLevel != "info" {
-		t.Errorf("own defaults: addFunctionsClusterToNamespace=%v logLevel=%q", d.AddFunctionsClusterToNamespace, d.LogLevel)
+	if d.AddFunctionsClusterToNamespace || d.LogLevel != "info" || d.MaxParallelism != 1000 {
+		t.Errorf("own defaults: addFunctionsClusterToNamespace=%v logLevel=%q maxParallelism=%d", d.AddFunctionsClusterToNamespace, d.LogLevel, d.MaxParallelism)
 	}
 }
 
@@ -438,6 +438,7 @@ func TestWrongTypesAndRanges(t *testing.T) {
 		{"nested value in string map", "properties:\n  a: 1\n  b: [x]\n", 3, "properties.b", "expected a string, got a list"},
 		{"scalar for object", "functionInstanceMinResources: 5\n", 1, "functionInstanceMinResources", "expected a mapping of keys, got number 5"},
 		{"nested wrong type", "functionInstanceMaxResources:\n  cpu: lots\n", 2, "functionInstanceMaxResources.cpu", `expected a number, got string "lots"`},
+		{"negative maxParallelism", "maxParallelism: -1\n", 1, "maxParallelism", "must not be negative (0 means no limit), got -1"},
 		{"runtime config type", "functionRuntimeFactoryConfigs:\n  logDirectory: [a, b]\n", 2, "functionRuntimeFactoryConfigs.logDirectory", "expected a string, got a list"},
 		{"port too big", "workerPort: 70000\n", 1, "workerPort", "port 70000 is out of range 1..65535 (use null to turn it off)"},
 		{"port zero", "workerPortTls: 0\n", 1, "workerPortTls", "port 0 is out of range 1..65535 (use null to turn it off)"},

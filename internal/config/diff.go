@@ -291,6 +291,7 @@ type reloadRule struct {
 //	addFunctionsClusterToNamespace                restart  namespace bootstrap runs at start
 //	logLevel                                      live     the log level can change in place
 //	maxPackageSizeBytes                           restart  the package store is set up at start
+//	maxParallelism                                restart  the REST API is set up at start
 var reloadRules = map[string]reloadRule{
 	"workerId":                         {false, "this worker's identity in membership and assignments"},
 	"workerHostname":                   {false, "advertised to other workers and clients in the worker's membership"},
@@ -428,6 +429,7 @@ var reloadRules = map[string]reloadRule{
 	"addFunctionsClusterToNamespace": {false, "namespace bootstrap runs at start"},
 	"logLevel":                       {true, "the log level can change in place"},
 	"maxPackageSizeBytes":            {false, "the package store is set up at start"},
+	"maxParallelism":                 {false, "the REST API is set up at start"},
 }
 
 // redacted replaces secret values in Render's output.

@@ -2,8 +2,10 @@ package config
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"reflect"
 	"regexp"
@@ -12,8 +14,6 @@ import (
 	"strconv"
 	"strings"
 
-	kyaml "github.com/knadh/koanf/parsers/yaml"
-	"github.com/knadh/koanf/providers/file"
 	"github.com/knadh/koanf/v2"
 	"go.yaml.in/yaml/v3"
 )
@@ -36,17 +36,56 @@ const envPrefix = "PF_"
 // verbatim; numbers, booleans and objects are parsed as YAML (an empty value is null);
 // list keys take "[a, b]" as a YAML flow sequence and anything else as a
 // comma-separated list, as the Docker images do.
+//
+// A file over MaxFileBytes, or expanding to more than MaxNodes values, is refused
+// with a *SyntaxError naming the file and line.
 func Load(path string) (*Config, Problems, error) {
-	data, err := file.Provider(path).ReadBytes()
+	return LoadContext(context.Background(), path)
+}
+
+// LoadContext is Load that gives up with ctx's error (wrapped) once ctx is done,
+// so a reload superseded by a newer change, or by shutdown, stops at once.
+func LoadContext(ctx context.Context, path string) (*Config, Problems, error) {
+	data, err := readLimited(path)
 	if err != nil {
-		return nil, nil, fmt.Errorf("read config %s: %w", path, err)
+		return nil, nil, err
 	}
-	return LoadBytes(path, data, os.Environ())
+	return LoadBytesContext(ctx, path, data, os.Environ())
+}
+
+// readLimited reads the file at path, but no more than one byte past
+// MaxFileBytes, so that a huge file is refused without reading it whole.
+func readLimited(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("read config %s: %w", path, err)
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, MaxFileBytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("read config %s: %w", path, err)
+	}
+	if err := checkSize(path, data); err != nil {
+		if fi, serr := f.Stat(); serr == nil && fi.Mode().IsRegular() {
+			err.(*SyntaxError).Msg = fmt.Sprintf("the file is %d bytes, over the limit of %d (%d MiB); refusing to load it",
+				fi.Size(), MaxFileBytes, MaxFileBytes>>20)
+		}
+		return nil, err
+	}
+	return data, nil
 }
 
 // LoadBytes is Load for a file already in memory: name is used in messages, env
 // holds "NAME=value" entries (os.Environ() in production).
 func LoadBytes(name string, data []byte, env []string) (*Config, Problems, error) {
+	return LoadBytesContext(context.Background(), name, data, env)
+}
+
+// LoadBytesContext is LoadBytes that stops once ctx is done (see LoadContext).
+func LoadBytesContext(ctx context.Context, name string, data []byte, env []string) (*Config, Problems, error) {
+	if err := checkSize(name, data); err != nil {
+		return nil, nil, err
+	}
 	l := &loader{
 		file:  name,
 		lines: map[string]int{},
@@ -74,11 +113,25 @@ func LoadBytes(name string, data []byte, env []string) (*Config, Problems, error
 				Msg: "expected a mapping of keys at the top level, got " + nodeKind(root)}
 		}
 	}
+	if err := ctx.Err(); err != nil {
+		return nil, nil, fmt.Errorf("load config %s: %w", name, err)
+	}
+	// Built from the node tree in linear time, budgeted and cancellable, instead
+	// of a second parse by koanf's YAML parser, whose decoding into maps is
+	// quadratic in the size of a mapping (see valueBuilder).
+	raw, err := buildValue(ctx, name, &doc)
+	if err != nil {
+		return nil, nil, err
+	}
+	top, _ := raw.(map[string]any)
+	if top == nil {
+		top = map[string]any{}
+	}
 	l.indexLines(&doc, nil)
 
 	k := koanf.New(".")
-	if err := k.Load(bytesProvider(data), kyaml.Parser()); err != nil {
-		return nil, nil, syntaxError(name, err)
+	if err := k.Load(mapProvider(top), nil); err != nil {
+		return nil, nil, fmt.Errorf("load config %s: %w", name, err)
 	}
 	if overlay := l.readEnv(env); len(overlay) > 0 {
 		if err := k.Load(mapProvider(overlay), nil); err != nil {
@@ -91,17 +144,6 @@ func LoadBytes(name string, data []byte, env []string) (*Config, Problems, error
 	l.validate(cfg)
 	l.probs.sort()
 	return cfg, l.probs, nil
-}
-
-// bytesProvider hands koanf a file already read.
-type bytesProvider []byte
-
-// ReadBytes returns the file's bytes for koanf's YAML parser.
-func (b bytesProvider) ReadBytes() ([]byte, error) { return b, nil }
-
-// Read is not used: koanf calls ReadBytes when a parser is given.
-func (b bytesProvider) Read() (map[string]any, error) {
-	return nil, errors.New("bytes provider needs a parser")
 }
 
 // mapProvider hands koanf the environment overlay. koanf's own env provider reads
@@ -310,12 +352,18 @@ func envValue(v string, leaf reflect.Type) (any, error) {
 		}
 		return items, nil
 	}
-	var x any
-	if err := yaml.Unmarshal([]byte(v), &x); err != nil {
+	var n yaml.Node
+	if err := yaml.Unmarshal([]byte(v), &n); err != nil {
 		msg := strings.TrimPrefix(err.Error(), "yaml: ")
 		return nil, errors.New(yamlLine.ReplaceAllString(msg, "")) // one line, no number needed
 	}
-	return normalize(x), nil
+	x, err := buildValue(context.Background(), "", &n) // linear and bounded, as for files
+	if se, ok := err.(*SyntaxError); ok {
+		return nil, errors.New(se.Msg)
+	} else if err != nil {
+		return nil, err
+	}
+	return x, nil
 }
 
 // setPath stores v at path in m, replacing any non-mapping on the way.

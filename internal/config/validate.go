@@ -109,6 +109,9 @@ func (l *loader) validate(c *Config) {
 	if c.InstanceLivenessCheckFreqMs <= 0 && l.ok("instanceLivenessCheckFreqMs") {
 		l.warnf(key("instanceLivenessCheckFreqMs"), "is %d: instance health checks are off, so instances that die are not restarted", c.InstanceLivenessCheckFreqMs)
 	}
+	if c.MaxParallelism < 0 && l.ok("maxParallelism") {
+		l.errorf(key("maxParallelism"), "must not be negative (0 means no limit), got %d", c.MaxParallelism)
+	}
 	if c.TlsCertRefreshCheckDurationSec < 0 && l.ok("tlsCertRefreshCheckDurationSec") {
 		l.errorf(key("tlsCertRefreshCheckDurationSec"), "must not be negative, got %d", c.TlsCertRefreshCheckDurationSec)
 	}

@@ -25,6 +25,10 @@ const DefaultDebounce = 300 * time.Millisecond
 // within maxDebounceFactor*Debounce of its first change.
 const maxDebounceFactor = 10
 
+// shutdownWait bounds how long Run, once its context is done, waits for a
+// cancelled reload to return, so that shutdown never hangs on one.
+const shutdownWait = 5 * time.Second
+
 // maxSymlinkHops bounds symlink resolution, as the kernel's ELOOP does (40).
 const maxSymlinkHops = 40
 
@@ -39,8 +43,10 @@ const maxSymlinkHops = 40
 // ..data) moves the watches to the new target.
 //
 // File events are debounced (Debounce after the last one); SIGHUP reloads at
-// once. reload is called from Run's goroutine only, so calls never overlap; events
-// during a reload are handled after it returns. A file event is dropped with a
+// once. reload runs in its own goroutine, one call at a time, with a context
+// that is cancelled when a newer change or SIGHUP supersedes it (the next call
+// starts once it returned) or when Run's context is done: a slow reload never
+// holds back events, later reloads or shutdown. A file event is dropped with a
 // warning, not passed on, when the file does not exist when the debounce ends:
 // a deleted config file is not a new configuration, and its reappearance
 // triggers the reload. SIGHUP always calls reload.
@@ -52,7 +58,7 @@ type Watcher struct {
 	Debounce time.Duration
 
 	path   string // absolute, cleaned, as configured (may go through symlinks)
-	reload func()
+	reload func(context.Context)
 	log    *slog.Logger
 	fsw    *fsnotify.Watcher
 	sig    chan os.Signal
@@ -82,7 +88,7 @@ func (c chain) equal(o chain) bool {
 // chain) and registers for SIGHUP; from then on SIGHUP no longer terminates the
 // process. Events are handled once Run is called; call Close when done. The
 // error names the directory that cannot be watched.
-func NewWatcher(path string, reload func(), log *slog.Logger) (*Watcher, error) {
+func NewWatcher(path string, reload func(context.Context), log *slog.Logger) (*Watcher, error) {
 	if log == nil {
 		log = slog.Default()
 	}
@@ -123,10 +129,11 @@ func NewWatcher(path string, reload func(), log *slog.Logger) (*Watcher, error) 
 }
 
 // Watch watches path until ctx is done, calling reload (never concurrently) after
-// the file changed or on SIGHUP. It returns an error naming the directory when
-// the directory cannot be watched, or when the watch fails for good; nil once
-// ctx is done.
-func Watch(ctx context.Context, path string, reload func(), log *slog.Logger) error {
+// the file changed or on SIGHUP; reload's context is cancelled when a newer
+// change supersedes it. It returns an error naming the directory when the
+// directory cannot be watched, or when the watch fails for good; nil once ctx is
+// done.
+func Watch(ctx context.Context, path string, reload func(context.Context), log *slog.Logger) error {
 	w, err := NewWatcher(path, reload, log)
 	if err != nil {
 		return err
@@ -172,15 +179,62 @@ func (w *Watcher) Run(ctx context.Context) error {
 		timer.Stop()
 	}
 
+	// The reload in flight: done is closed when it returns (nil when none runs),
+	// again says a newer trigger superseded it and a reload follows.
+	var (
+		done   chan struct{}
+		cancel context.CancelFunc
+		again  bool
+	)
+	start := func() {
+		rctx, c := context.WithCancel(ctx)
+		d := make(chan struct{})
+		done, cancel = d, c
+		go func() {
+			defer close(d)
+			defer c()
+			w.reload(rctx)
+		}()
+	}
+	trigger := func() {
+		if done == nil {
+			start()
+			return
+		}
+		if !again {
+			w.log.Info("config changed again: cancelling the reload in progress for a new one")
+		}
+		cancel()
+		again = true
+	}
+	defer func() {
+		if done == nil {
+			return
+		}
+		cancel()
+		select {
+		case <-done:
+		case <-time.After(shutdownWait):
+			w.log.Warn("config reload did not stop when cancelled; not waiting for it", "waited", shutdownWait)
+		}
+	}()
+
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
 
+		case <-done:
+			done, cancel = nil, nil
+			if again {
+				again = false
+				start()
+			}
+
 		case <-w.sig:
 			disarm()
 			w.log.Info("SIGHUP: reloading config")
-			w.reload()
+			trigger()
 
 		case ev, ok := <-w.fsw.Events:
 			if !ok {
@@ -214,7 +268,7 @@ func (w *Watcher) Run(ctx context.Context) error {
 				continue
 			}
 			w.log.Info("config file changed: reloading")
-			w.reload()
+			trigger()
 		}
 	}
 }

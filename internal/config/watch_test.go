@@ -2,6 +2,7 @@ package config
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"os"
 	"os/exec"
@@ -53,7 +54,7 @@ func startWatch(t *testing.T, path string, debounce time.Duration) *testWatch {
 	t.Helper()
 	tw := &testWatch{}
 	log := slog.New(slog.NewTextHandler(tlogWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	w, err := NewWatcher(path, func() { tw.reloads.Add(1) }, log)
+	w, err := NewWatcher(path, func(context.Context) { tw.reloads.Add(1) }, log)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -405,7 +406,7 @@ func TestWatchReloadsNeverOverlap(t *testing.T) {
 	cfg := filepath.Join(dir, "functions_worker.yml")
 	write(t, cfg, "logLevel: info\n")
 	var running, overlaps, calls atomic.Int32
-	w, err := NewWatcher(cfg, func() {
+	w, err := NewWatcher(cfg, func(context.Context) {
 		if running.Add(1) > 1 {
 			overlaps.Add(1)
 		}
@@ -434,7 +435,7 @@ func TestWatchReloadsNeverOverlap(t *testing.T) {
 
 func TestWatchMissingDirectory(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "no", "such")
-	err := Watch(context.Background(), filepath.Join(dir, "functions_worker.yml"), func() {}, nil)
+	err := Watch(context.Background(), filepath.Join(dir, "functions_worker.yml"), func(context.Context) {}, nil)
 	if err == nil || !strings.Contains(err.Error(), dir) {
 		t.Fatalf("Watch in a missing directory: err = %v, want one naming %s", err, dir)
 	}
@@ -446,7 +447,9 @@ func TestWatchStopsWithContext(t *testing.T) {
 	write(t, cfg, "logLevel: info\n")
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- Watch(ctx, cfg, func() {}, slog.New(slog.NewTextHandler(tlogWriter{t}, nil))) }()
+	go func() {
+		done <- Watch(ctx, cfg, func(context.Context) {}, slog.New(slog.NewTextHandler(tlogWriter{t}, nil)))
+	}()
 	cancel()
 	select {
 	case err := <-done:
@@ -503,5 +506,75 @@ func TestResolve(t *testing.T) {
 		if g := rel(got.dirs); strings.Join(g, ",") != strings.Join(tc.dirs, ",") {
 			t.Errorf("resolve(%s).dirs = %q, want %q", tc.path, g, tc.dirs)
 		}
+	}
+}
+
+// blockingReloads runs a Watcher whose reloads block until their context is
+// cancelled (a huge file decoding), recording how each one ended.
+type blockingReloads struct {
+	started   atomic.Int32
+	cancelled atomic.Int32
+}
+
+func (b *blockingReloads) reload(ctx context.Context) {
+	b.started.Add(1)
+	<-ctx.Done()
+	b.cancelled.Add(1)
+}
+
+// TestWatchNewChangeSupersedesReload: a reload stuck in a long decode is
+// cancelled by the next change, which is then reloaded.
+func TestWatchNewChangeSupersedesReload(t *testing.T) {
+	dir := realTempDir(t)
+	cfg := filepath.Join(dir, "functions_worker.yml")
+	write(t, cfg, "logLevel: info\n")
+	var br blockingReloads
+	w, err := NewWatcher(cfg, br.reload, slog.New(slog.NewTextHandler(tlogWriter{t}, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Debounce = testDebounce
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- w.Run(ctx) }()
+	defer func() { cancel(); <-done; w.Close() }()
+
+	syscall.Kill(os.Getpid(), syscall.SIGHUP)
+	waitFor(t, func() bool { return br.started.Load() == 1 }, "%d reloads started", 1, nil)
+	write(t, cfg, "logLevel: debug\n")
+	waitFor(t, func() bool { return br.cancelled.Load() == 1 && br.started.Load() == 2 },
+		"the first reload cancelled and a second one started (%v)", "", func() any {
+			return fmt.Sprintf("started %d, cancelled %d", br.started.Load(), br.cancelled.Load())
+		})
+}
+
+// TestWatchStopCancelsReload: shutdown does not wait for a reload stuck in a
+// long decode; the reload sees its context cancelled.
+func TestWatchStopCancelsReload(t *testing.T) {
+	dir := realTempDir(t)
+	cfg := filepath.Join(dir, "functions_worker.yml")
+	write(t, cfg, "logLevel: info\n")
+	var br blockingReloads
+	w, err := NewWatcher(cfg, br.reload, slog.New(slog.NewTextHandler(tlogWriter{t}, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- w.Run(ctx) }()
+	syscall.Kill(os.Getpid(), syscall.SIGHUP)
+	waitFor(t, func() bool { return br.started.Load() == 1 }, "%d reloads started", 1, nil)
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("Run = %v after cancel, want nil", err)
+		}
+	case <-time.After(shutdownWait / 2):
+		t.Fatal("Run did not return while a reload was in progress")
+	}
+	if br.cancelled.Load() != 1 {
+		t.Error("the reload in progress was not cancelled")
 	}
 }

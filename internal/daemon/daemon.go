@@ -122,7 +122,8 @@ func (d *Daemon) Run(ctx context.Context) error {
 	}
 	defer closeState()
 	opts := append([]api.Option{api.WithFunctions(functions{d}), api.WithWorkerOps(workerOps{d}),
-		api.WithWorkerStats(newWorkerStats(d)), api.WithConnectors(connectors{d}), api.WithLifecycle(lifecycle{d})}, stateOpts...)
+		api.WithWorkerStats(newWorkerStats(d)), api.WithConnectors(connectors{d}), api.WithLifecycle(lifecycle{d}),
+		api.WithMaxParallelism(d.cfg.MaxParallelism), api.WithMaxPackageBytes(d.cfg.MaxPackageSizeBytes)}, stateOpts...)
 	handler := api.New(d, g0, d.metricsGatherer(), d.log.With("component", "api"), opts...)
 
 	d.prepareRuntime(ctx)
@@ -133,11 +134,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	g.Go(func() error { return d.watchConfig(gctx) })
 	var servers []*http.Server
 	for _, l := range listeners {
-		srv := &http.Server{
-			Handler:           handler,
-			ReadHeaderTimeout: 30 * time.Second,
-			ErrorLog:          slog.NewLogLogger(d.log.Handler(), slog.LevelWarn),
-		}
+		srv := newHTTPServer(handler, d.log)
 		servers = append(servers, srv)
 		g.Go(func() error {
 			d.log.Info("serving REST API", "addr", l.Addr().String(), "tls", l.tls)

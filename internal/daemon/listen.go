@@ -3,13 +3,40 @@ package daemon
 import (
 	"crypto/tls"
 	"fmt"
+	"log/slog"
 	"net"
+	"net/http"
 	"strconv"
 	"time"
 
 	"github.com/pulsar-functions-worker/pulsar-functions-worker/internal/api"
 	"github.com/pulsar-functions-worker/pulsar-functions-worker/internal/systemd"
 )
+
+// maxRequestHeaderBytes is Jetty's default requestHeaderSize, the Java
+// worker's limit on the request line plus headers: above it both answer 431,
+// before any authentication runs. net/http's default is 1 MiB.
+const maxRequestHeaderBytes = 8 << 10
+
+// headerSlop is what net/http reads beyond MaxHeaderBytes before it gives up
+// (Server.initialReadLimitSize's "bufio slop"); MaxHeaderBytes is set this much
+// lower so that the cut is at maxRequestHeaderBytes, as in Jetty.
+const headerSlop = 4096
+
+// newHTTPServer is the REST API's server on every listener. It speaks
+// HTTP/1.1 only, as the Java worker's Jetty connectors do: over HTTP/2
+// net/http would derive a header limit of about 4.3 KiB from MaxHeaderBytes,
+// refusing headers (large OAuth tokens) that Java accepts.
+func newHTTPServer(handler http.Handler, log *slog.Logger) *http.Server {
+	return &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: 30 * time.Second,
+		MaxHeaderBytes:    maxRequestHeaderBytes - headerSlop,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		// Non-nil and empty: no "h2" in ALPN, so TLS clients use HTTP/1.1.
+		TLSNextProto: map[string]func(*http.Server, *tls.Conn, http.Handler){},
+	}
+}
 
 type listener struct {
 	net.Listener

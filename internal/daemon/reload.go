@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -81,7 +82,13 @@ func (d *Daemon) Reload(ctx context.Context) {
 		d.lastReloadError.Store(&msg)
 		d.log.Error("config reload failed; keeping the running config", "file", d.path, "reason", msg)
 	}
-	next, problems, err := config.Load(d.path)
+	next, problems, err := config.LoadContext(ctx, d.path)
+	if errors.Is(err, context.Canceled) {
+		// A newer change (or shutdown) superseded this reload: not a failure of
+		// the file, and the reload that follows reports on the newest one.
+		d.log.Info("config reload cancelled; keeping the running config", "file", d.path, "reason", err)
+		return
+	}
 	if err != nil {
 		fail(err.Error())
 		return
@@ -155,12 +162,13 @@ func ownedBy(owned map[string]bool, key string) bool {
 	return false
 }
 
-// watchConfig reloads on SIGHUP and on edits of the config file.
+// watchConfig reloads on SIGHUP and on edits of the config file; a newer edit
+// cancels a reload still decoding, and so does shutdown.
 func (d *Daemon) watchConfig(ctx context.Context) error {
 	if d.path == "" {
 		return nil
 	}
-	reload := func() {
+	reload := func(ctx context.Context) {
 		rctx, cancel := context.WithTimeout(ctx, time.Minute)
 		defer cancel()
 		d.Reload(rctx)

@@ -1,0 +1,63 @@
+package daemon
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http/httptest"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/pulsar-functions-worker/pulsar-functions-worker/internal/auth"
+	"github.com/pulsar-functions-worker/pulsar-functions-worker/internal/broker"
+)
+
+// TestIntegrationAuthorizationCost measures what an uncached authorization
+// check costs against the real broker (a tenant admin lookup and a namespace
+// permissions lookup, as for a non-super-user on /admin/v3/functions), so the
+// price of dropping the policy cache is known.
+func TestIntegrationAuthorizationCost(t *testing.T) {
+	if testing.Short() {
+		t.Skip("needs the Pulsar standalone")
+	}
+	svc, web := os.Getenv("PULSAR_SERVICE_URL"), os.Getenv("PULSAR_WEB_SERVICE_URL")
+	if svc == "" || web == "" {
+		t.Skip("no Pulsar standalone: source /tmp/pulsar-env.sh")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	b, err := broker.Connect(ctx, broker.Options{ServiceURL: svc, WebServiceURL: web, MaxAttempts: 5,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatalf("connect to %s: %v", web, err)
+	}
+	defer b.Close()
+	// measure returns the mean time of one check by an Authz built with opts.
+	measure := func(opts ...auth.Option) time.Duration {
+		a, err := auth.New(auth.Settings{AuthorizationEnabled: true, SuperUserRoles: []string{"super"}},
+			append([]auth.Option{auth.WithPolicies(brokerPolicies{&Daemon{broker: b}})}, opts...)...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := httptest.NewRequest("GET", "/admin/v3/functions/public/default", nil)
+		check := func() {
+			if _, err := a.AllowFunctionOps(ctx, "someone", r, "public", "default"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		check() // warm the connection
+		const n = 200
+		start := time.Now()
+		for range n {
+			check()
+		}
+		return time.Since(start) / n
+	}
+	uncached := measure()
+	cached := measure(auth.WithCacheTTL(3 * time.Second))
+	t.Logf("authorization check of a non-super-user (tenant admins + namespace permissions): %v uncached (the default), %v with the old 3 s cache", uncached, cached)
+	if uncached > 100*time.Millisecond {
+		t.Errorf("an authorization check takes %v; the broker is too slow to go without a cache", uncached)
+	}
+}
