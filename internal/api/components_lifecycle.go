@@ -247,9 +247,8 @@ func (s *Server) componentAction(w http.ResponseWriter, r *http.Request, k compo
 	}
 	var id int64 = -1
 	if instance != nil {
-		// Java's Integer.parseInt, uncaught: a container 500.
-		if id, err = strconv.ParseInt(*instance, 10, 32); err != nil {
-			return fail(http.StatusInternalServerError, "Request failed.")
+		if id, err = parseInstanceID(*instance); err != nil {
+			return err
 		}
 	}
 	if action == "restart" {

@@ -16,7 +16,6 @@ import (
 	"io"
 	"net/http"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
@@ -574,9 +573,9 @@ func (s *Server) connectorStatus(k *connectorKind, w http.ResponseWriter, r *htt
 }
 
 func (s *Server) connectorInstanceStatus(k *connectorKind, w http.ResponseWriter, r *http.Request) error {
-	id, err := strconv.ParseInt(r.PathValue("instanceId"), 10, 32)
+	id, err := parseInstanceID(r.PathValue("instanceId"))
 	if err != nil {
-		return fail(http.StatusInternalServerError, "Request failed.")
+		return err
 	}
 	md, err := s.connectorChecks(k, r)
 	if err != nil {

@@ -31,7 +31,6 @@ import (
 	"os"
 	"reflect"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
@@ -899,11 +898,9 @@ func (s *Server) functionStatus(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) functionInstanceStatus(w http.ResponseWriter, r *http.Request) error {
-	// Java parses the id before anything else; a bad one is an uncaught
-	// NumberFormatException.
-	id, err := strconv.ParseInt(r.PathValue("instanceId"), 10, 32)
+	id, err := parseInstanceID(r.PathValue("instanceId"))
 	if err != nil {
-		return fail(http.StatusInternalServerError, "Request failed.")
+		return err
 	}
 	md, err := s.statusChecks(r)
 	if err != nil {

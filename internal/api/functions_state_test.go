@@ -218,7 +218,7 @@ func TestFunctionSubresourceRouting(t *testing.T) {
 		contains string
 	}{
 		{"/admin/v3/functions/public/default/fn/0/status", 200, `"running"`},
-		{"/admin/v3/functions/public/default/fn/state/status", 500, `"reason":"Request failed."`},
+		{"/admin/v3/functions/public/default/fn/state/status", 400, `"reason":"Invalid instance id 'state': not a 32-bit integer"`},
 		{"/admin/v3/functions/public/default/fn/state/k", 404, `key 'k' doesn't exist.`},
 		{"/admin/v3/functions/public/default/fn/foo/bar", 404, `HTTP 404 Not Found`},
 	}

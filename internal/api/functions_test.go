@@ -228,7 +228,10 @@ func TestFunctionErrors(t *testing.T) {
 		}, wantCode: 400, wantReason: "Function ex doesn't have instance with id -1"},
 		{name: "instance status not a number", setup: withFn, req: func() *http.Request {
 			return httptest.NewRequest("GET", fnBase+"ex/abc/status", nil)
-		}, wantCode: 500, wantReason: "Request failed."},
+		}, wantCode: 400, wantReason: "Invalid instance id 'abc': not a 32-bit integer"},
+		{name: "instance status id beyond int32", setup: withFn, req: func() *http.Request {
+			return httptest.NewRequest("GET", fnBase+"ex/99999999999999999999/status", nil)
+		}, wantCode: 400, wantReason: "Invalid instance id '99999999999999999999': not a 32-bit integer"},
 		{name: "status before initialization", worker: &fakeWorker{}, req: func() *http.Request {
 			return httptest.NewRequest("GET", fnBase+"ex/status", nil)
 		}, wantCode: 503, wantReason: msgNotInitialized},

@@ -170,8 +170,24 @@ func runMixed(t *testing.T, p harness.Pulsar, goBin string, javaN, goN int, lead
 	})
 
 	step(t, "new package and new config", func(t *testing.T) {
+		pyBefore, jBefore := pidsOf(fns, pyfn), pidsOf(fns, jfn)
 		submit(t, g, http.MethodPut, pyfn, map[string]any{"className": "exclamation_function.ExclamationFunction"}, pyFile)
 		submit(t, j, http.MethodPut, jfn, map[string]any{"userConfig": map[string]any{"step": "new-config"}}, "")
+		// Every instance restarts, on whichever kind of worker it runs.
+		for _, r := range []struct {
+			f      *fn
+			before map[string]int
+		}{{pyfn, pyBefore}, {jfn, jBefore}} {
+			harness.Eventually(t, 3*time.Minute, "every instance of "+r.f.name+" restarted", func() error {
+				now := pidsOf(fns, r.f)
+				for k, pid := range r.before {
+					if now[k] == pid {
+						return fmt.Errorf("%s still pid %d", k, pid)
+					}
+				}
+				return nil
+			})
+		}
 		harness.Eventually(t, time.Minute, "the new config everywhere", func() error {
 			for _, w := range c.live() {
 				var cfg struct {
