@@ -157,16 +157,26 @@ func runMixed(t *testing.T, p harness.Pulsar, goBin string, javaN, goN int, lead
 		submit(t, j, http.MethodPut, gofn, map[string]any{"parallelism": 5}, "")
 		c.waitRunningEverywhere(gofn, 3*time.Minute)
 		c.checkInvariants("parallelism 3 -> 5", fns, 2*time.Minute)
-		// The scale-down that stopped every Go worker under a Java leader,
+		// Down through a worker of the leader's kind (the leader itself when
+		// it is the only one of its kind) ...
+		via := c.other(leaderKind, leaderID)
+		if via == nil {
+			via = leader
+		}
+		gofn.parallelism = 4
+		submit(t, via, http.MethodPut, gofn, map[string]any{"parallelism": 4}, "")
+		c.waitRunningEverywhere(gofn, 3*time.Minute)
+		c.checkInvariants("parallelism 5 -> 4", fns, 2*time.Minute)
+		// ... and the scale-down that stopped every Go worker under a Java leader,
 		// with the real pulsar-admin, through a worker of the other kind.
 		gofn.parallelism = 2
-		via := c.other(otherKind, "")
+		via = c.other(otherKind, "")
 		if out, err := p.PulsarAdmin(t, via.URL(), "functions", "update", "--tenant", "public", "--namespace", "default",
 			"--name", gofn.name, "--parallelism", "2"); err != nil {
 			t.Fatalf("functions update --parallelism 2 through %s: %v\n%s", via.ID, err, out)
 		}
 		c.waitRunningEverywhere(gofn, 3*time.Minute)
-		c.checkInvariants("parallelism 5 -> 2", fns, 2*time.Minute)
+		c.checkInvariants("parallelism 4 -> 2", fns, 2*time.Minute)
 	})
 
 	step(t, "new package and new config", func(t *testing.T) {
