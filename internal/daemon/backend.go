@@ -57,6 +57,19 @@ func (f functions) Submit(ctx context.Context, md *pb.FunctionMetaData, del bool
 		return &api.StatusError{Code: http.StatusServiceUnavailable, Reason: "Leader not yet ready. Please retry again"}
 	}
 	if err := f.forward(ctx, leader, md, del); err != nil {
+		var se *api.StatusError
+		if errors.As(err, &se) {
+			return err
+		}
+		// No answer from the leader (a timeout, a dropped connection): the
+		// change may have been written all the same. Look for it in this
+		// worker's own view before calling it a failure.
+		actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		if f.awaitLocal(actx, md, del) {
+			f.d.log.Info("the leader did not answer, but the change is applied", "function", metadata.FQFNOf(md), "err", err)
+			return nil
+		}
 		return err
 	}
 	f.awaitLocal(ctx, md, del)
@@ -99,16 +112,19 @@ func (f functions) forward(ctx context.Context, leader cluster.WorkerInfo, md *p
 	return &api.StatusError{Code: resp.StatusCode, Reason: e.Reason}
 }
 
-func (f functions) awaitLocal(ctx context.Context, md *pb.FunctionMetaData, del bool) {
+// awaitLocal waits (at most 5 s) until this worker's view shows the change
+// and reports whether it does.
+func (f functions) awaitLocal(ctx context.Context, md *pb.FunctionMetaData, del bool) bool {
 	d := md.GetFunctionDetails()
 	deadline := time.Now().Add(5 * time.Second)
 	for time.Now().Before(deadline) && ctx.Err() == nil {
 		cur, ok := f.d.meta.Get(d.GetTenant(), d.GetNamespace(), d.GetName())
 		if (del && !ok) || (!del && ok && cur.GetVersion() >= md.GetVersion()) || (del && ok && cur.GetVersion() > md.GetVersion()) {
-			return
+			return true
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+	return false
 }
 
 func (f functions) SubmitOnLeader(ctx context.Context, md *pb.FunctionMetaData, del bool) error {

@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/apache/pulsar-client-go/pulsar"
 	"google.golang.org/protobuf/proto"
@@ -60,7 +61,16 @@ type Manager struct {
 	// changed is signalled after every change the leader writes.
 	changed func()
 	writeMu sync.Mutex // serialises leader writes
+	// write publishes one message as the leader (the topic's Write; a fake
+	// in tests).
+	write func(context.Context, *pulsar.ProducerMessage) (pulsar.MessageID, error)
 }
+
+// writeTimeout bounds a leader's metadata write. The write does not follow
+// the caller's context: once a change is sent it may be stored and applied
+// by every other worker, so the leader must learn the outcome and apply it
+// too, even when the client or a forwarding worker has given up.
+const writeTimeout = 30 * time.Second
 
 // New prepares the view; Load reads the topic.
 func New(client pulsar.Client, o Options) *Manager {
@@ -72,6 +82,7 @@ func New(client pulsar.Client, o Options) *Manager {
 		Apply:         m.applyMessage,
 		Skipped:       o.Skipped,
 	}, o.Logger)
+	m.write = m.topic.Write
 	return m
 }
 
@@ -167,11 +178,17 @@ func (m *Manager) Update(ctx context.Context, md *pb.FunctionMetaData, del bool)
 	if err != nil {
 		return err
 	}
-	if _, err := m.topic.Write(ctx, msg); err != nil {
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), writeTimeout)
+	defer cancel()
+	if _, err := m.write(wctx, msg); err != nil {
 		return fmt.Errorf("write metadata of %s: %w", fqfn, err)
 	}
 	m.set(fqfn, md, del)
 	m.changed()
+	if ctx.Err() != nil {
+		m.log.Info("metadata change written and applied after its caller gave up", "function", fqfn,
+			"version", md.GetVersion(), "delete", del)
+	}
 	return nil
 }
 

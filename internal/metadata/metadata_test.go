@@ -125,6 +125,39 @@ func TestUpdateRejectsOutdated(t *testing.T) {
 	}
 }
 
+// A caller that gives up (a client disconnect, a forwarding worker's
+// timeout) must not stop a write the others will apply: the leader's own
+// view follows what the topic holds (issue 12: a deleted function stayed
+// alive on the leader after "context canceled").
+func TestUpdateOutlivesItsCaller(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		del  bool
+	}{{"update", false}, {"delete", true}} {
+		t.Run(tt.name, func(t *testing.T) {
+			v := newView()
+			v.fns["public/default/f"] = fn("f", 1)
+			ctx, cancel := context.WithCancel(context.Background())
+			var written []*pulsar.ProducerMessage
+			v.write = func(wctx context.Context, msg *pulsar.ProducerMessage) (pulsar.MessageID, error) {
+				cancel() // the caller gives up while the message is on its way
+				if err := wctx.Err(); err != nil {
+					return nil, err
+				}
+				written = append(written, msg)
+				return pulsar.EarliestMessageID(), nil
+			}
+			if err := v.Update(ctx, fn("f", 2), tt.del); err != nil {
+				t.Fatalf("Update: %v", err)
+			}
+			md, ok := v.fns["public/default/f"]
+			if len(written) != 1 || ok == tt.del || (!tt.del && md.GetVersion() != 2) {
+				t.Errorf("written %d, view has f: %v (%v); want the change written and applied", len(written), ok, md)
+			}
+		})
+	}
+}
+
 func FuzzDecode(f *testing.F) {
 	b, _ := proto.Marshal(&pb.ServiceRequest{FunctionMetaData: fn("f", 1)})
 	f.Add(b, "public/default/f", "1", false)
