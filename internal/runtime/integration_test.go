@@ -24,8 +24,12 @@ import (
 
 // requireEnv returns the named variables, or skips the test saying which are
 // missing; under CI=true it fails instead, so CI never skips silently.
+// Under -short (make unit) it always skips: these tests need a standalone.
 func requireEnv(t *testing.T, names ...string) map[string]string {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("-short: unit tests only, this test needs a Pulsar standalone")
+	}
 	vals := map[string]string{}
 	var missing []string
 	for _, n := range names {
