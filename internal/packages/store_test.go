@@ -442,7 +442,7 @@ func (f *fakePackages) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				data = b
 			case "metadata":
 				if part.Header.Get("Content-Type") != "application/json" {
-					http.Error(w, "metadata part must be JSON", 415)
+					http.Error(w, "metadata part must be JSON", http.StatusUnsupportedMediaType)
 					return
 				}
 				json.Unmarshal(b, &meta)

@@ -80,8 +80,9 @@ func (f copyFetcher) Fetch(ctx context.Context, inst *pb.Instance) (string, erro
 func exclamation(name, in, out string, rt pb.FunctionDetails_Runtime) *pb.FunctionDetails {
 	d := &pb.FunctionDetails{
 		Tenant: "public", Namespace: "default", Name: name,
-		ClassName:   "org.apache.pulsar.functions.api.examples.ExclamationFunction",
-		Runtime:     rt,
+		ClassName: "org.apache.pulsar.functions.api.examples.ExclamationFunction",
+		Runtime:   rt,
+		//lint:ignore SA1019 autoAck is deprecated in Pulsar's Function.proto, yet Java's worker and instances still read and write it
 		AutoAck:     true,
 		Parallelism: 1,
 		Source: &pb.SourceSpec{
