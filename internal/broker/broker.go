@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/apache/pulsar-client-go/pulsar"
-	pulsarlog "github.com/apache/pulsar-client-go/pulsar/log"
 	"github.com/apache/pulsar-client-go/pulsaradmin/pkg/admin"
 	adminconfig "github.com/apache/pulsar-client-go/pulsaradmin/pkg/admin/config"
 	"github.com/apache/pulsar-client-go/pulsaradmin/pkg/rest"
@@ -95,9 +94,7 @@ func Connect(ctx context.Context, o Options) (*Broker, error) {
 		TLSValidateHostname:        o.TLS.VerifyHostname,
 		OperationTimeout:           30 * time.Second,
 		ConnectionTimeout:          10 * time.Second,
-		// The client's debug output is a firehose of wire commands; it logs
-		// at info and above whatever the worker's level.
-		Logger: pulsarlog.NewLoggerWithSlog(slog.New(minLevel{o.Logger.Handler(), slog.LevelInfo}).With("component", "pulsar-client")),
+		Logger:                     clientLogger(o.Logger),
 	}
 	if o.Auth.Kind != AuthNone {
 		name, params := o.Auth.pulsarParams()
@@ -169,19 +166,3 @@ func StatusCode(err error) int {
 	}
 	return 0
 }
-
-// minLevel drops records below a floor before they reach the handler.
-type minLevel struct {
-	slog.Handler
-	floor slog.Level
-}
-
-func (h minLevel) Enabled(ctx context.Context, l slog.Level) bool {
-	return l >= h.floor && h.Handler.Enabled(ctx, l)
-}
-
-func (h minLevel) WithAttrs(a []slog.Attr) slog.Handler {
-	return minLevel{h.Handler.WithAttrs(a), h.floor}
-}
-
-func (h minLevel) WithGroup(n string) slog.Handler { return minLevel{h.Handler.WithGroup(n), h.floor} }

@@ -102,8 +102,10 @@ func New(cfg *config.Config, o Options) *Daemon {
 }
 
 // Run serves the API, connects to the brokers, joins the cluster and keeps
-// working until ctx ends; then it leaves the cluster first (so another worker
-// leads at once), stops serving, and returns nil.
+// working until ctx ends or a component fails; then it stops in order (see
+// shutdown): it says it is stopping, leaves the cluster (so another worker
+// leads at once), drains HTTP, stops the runtime and closes the broker
+// clients. It returns nil when ctx ended it.
 func (d *Daemon) Run(ctx context.Context) error {
 	listeners, err := d.listen()
 	if err != nil {
@@ -151,24 +153,28 @@ func (d *Daemon) Run(ctx context.Context) error {
 			return fmt.Errorf("serve %s: %w", l.Addr(), err)
 		})
 	}
+	// The runtime outlives gctx: it stops at its own stage of the shutdown,
+	// after the worker has left the cluster and drained HTTP.
+	rtCtx, cancelRuntime := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelRuntime()
+	runtimeDone := make(chan struct{})
 	g.Go(func() error {
-		defer d.shutdownServers(servers)
 		if err := d.start(gctx); err != nil {
+			close(runtimeDone)
 			return err
 		}
+		go func() {
+			defer close(runtimeDone)
+			if err := d.runtime.Run(rtCtx); err != nil {
+				d.fail(fmt.Errorf("runtime: %w", err))
+			}
+		}()
 		wg, wctx := errgroup.WithContext(gctx)
 		// READY=1 only now: the API serves, the worker is a member, and its
 		// views of the metadata and assignments are complete.
 		if err := d.notify.Ready(d.statusLine()); err != nil {
 			d.log.Warn("notify ready", "err", err)
 		}
-		wg.Go(func() error {
-			// Leave the cluster first on shutdown, so another worker leads at
-			// once, while the instances are still being stopped.
-			<-wctx.Done()
-			return d.membership.Load().Leave()
-		})
-		wg.Go(func() error { return d.runtime.Run(wctx) })
 		wg.Go(func() error { return d.watchMembership(wctx) })
 		wg.Go(func() error { return d.watchdog(wctx) })
 		wg.Go(func() error { return d.lead(wctx) })
@@ -182,9 +188,8 @@ func (d *Daemon) Run(ctx context.Context) error {
 		})
 		return wg.Wait()
 	})
-	err = g.Wait()
-	_ = d.notify.Stopping("leaving the cluster")
-	d.stop()
+	<-gctx.Done()
+	err = shutdown(workerStopper{d: d, servers: servers, cancelRuntime: cancelRuntime, runtimeDone: runtimeDone, wait: g.Wait}, d.log)
 	if ctx.Err() != nil && (err == nil || errors.Is(err, context.Canceled)) {
 		d.log.Info("worker stopped")
 		return nil
@@ -256,34 +261,6 @@ func (d *Daemon) fail(err error) {
 	select {
 	case d.fatal <- err:
 	default:
-	}
-}
-
-// stop leaves the cluster before anything else goes away.
-func (d *Daemon) stop() {
-	d.initialized.Store(false)
-	if m := d.membership.Load(); m != nil {
-		_ = m.Leave()
-	}
-	if d.meta != nil {
-		d.meta.Close()
-	}
-	if d.assignments != nil {
-		d.assignments.Close()
-	}
-	if d.broker != nil {
-		d.broker.Close()
-	}
-}
-
-func (d *Daemon) shutdownServers(servers []*http.Server) {
-	ctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
-	defer cancel()
-	for _, s := range servers {
-		if err := s.Shutdown(ctx); err != nil {
-			d.log.Warn("HTTP shutdown", "err", err)
-			_ = s.Close()
-		}
 	}
 }
 

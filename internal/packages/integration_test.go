@@ -23,9 +23,13 @@ import (
 )
 
 // pulsarBroker connects to the standalone of scripts/pulsar.sh, or skips
-// (fails under CI=true) when there is none.
+// (fails under CI=true) when there is none. Under -short (make unit) it
+// always skips, so unit runs never touch a broker.
 func pulsarBroker(t *testing.T) *broker.Broker {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("-short: unit tests only, this test needs a Pulsar standalone")
+	}
 	svc, web := os.Getenv("PULSAR_SERVICE_URL"), os.Getenv("PULSAR_WEB_SERVICE_URL")
 	if svc == "" || web == "" {
 		msg := `no Pulsar standalone: run eval "$(scripts/pulsar.sh up)" to set PULSAR_SERVICE_URL and PULSAR_WEB_SERVICE_URL`

@@ -78,13 +78,11 @@ func writeNar(t *testing.T, dir, file, yaml string) string {
 	if yaml != "" {
 		entries = append(entries, entry{name: "META-INF/services/pulsar-io.yaml", body: yaml})
 	}
-	src := makeZip(t, entries)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
 	p := filepath.Join(dir, file)
-	b, _ := os.ReadFile(src)
-	if err := os.WriteFile(p, b, 0o644); err != nil {
+	if err := os.WriteFile(p, makeZip(t, entries), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	return p
@@ -442,7 +440,7 @@ func (f *fakePackages) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				data = b
 			case "metadata":
 				if part.Header.Get("Content-Type") != "application/json" {
-					http.Error(w, "metadata part must be JSON", 415)
+					http.Error(w, "metadata part must be JSON", http.StatusUnsupportedMediaType)
 					return
 				}
 				json.Unmarshal(b, &meta)

@@ -223,9 +223,6 @@ func imports(f protoreflect.FileDescriptor) []string {
 		if imp.IsPublic {
 			s += " (public)"
 		}
-		if imp.IsWeak {
-			s += " (weak)"
-		}
 		out = append(out, s)
 	}
 	sort.Strings(out)

@@ -63,8 +63,9 @@ func goldenDetails(rt pb.FunctionDetails_Runtime) *pb.FunctionDetails {
 		ProcessingGuarantees: pb.ProcessingGuarantees_ATLEAST_ONCE,
 		UserConfig:           `{"greeting":"<hi & 'bye'>"}`,
 		Runtime:              rt,
-		AutoAck:              true,
-		Parallelism:          2,
+		//lint:ignore SA1019 autoAck is deprecated in Pulsar's Function.proto, yet Java's worker and instances still read and write it
+		AutoAck:     true,
+		Parallelism: 2,
 		Source: &pb.SourceSpec{
 			TypeClassName:       "java.lang.String",
 			InputSpecs:          map[string]*pb.ConsumerSpec{"persistent://public/default/in": {}},

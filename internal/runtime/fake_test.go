@@ -239,6 +239,7 @@ func assignment(tenant, ns, name string, id int32, rt pb.FunctionDetails_Runtime
 				Version: version,
 				FunctionDetails: &pb.FunctionDetails{
 					Tenant: tenant, Namespace: ns, Name: name, Runtime: rt, Parallelism: 2,
+					//lint:ignore SA1019 autoAck is deprecated in Pulsar's Function.proto, yet Java's worker and instances still read and write it
 					ClassName: "org.example.F", AutoAck: true,
 					Source: &pb.SourceSpec{InputSpecs: map[string]*pb.ConsumerSpec{
 						"persistent://public/default/a": {}, "persistent://public/default/b": {SchemaType: "string"},

@@ -44,7 +44,6 @@ type testEnv struct {
 	launch *fakeLauncher
 	fetch  *countingFetcher
 	cancel context.CancelFunc
-	done   chan error
 }
 
 func testOptions(t *testing.T) Options {

@@ -32,9 +32,6 @@ const (
 	PythonClearTextSecretsProvider = "secretsprovider.ClearTextSecretsProvider"
 )
 
-// defaultSecretsConfigurator is the configurator class Options can reproduce.
-const defaultSecretsConfigurator = "org.apache.pulsar.functions.secretsproviderconfigurator.DefaultSecretsProviderConfigurator"
-
 // Options is everything the runtime needs from the worker configuration and the
 // Pulsar distribution. Paths should be absolute: instances run with Dir set to
 // PulsarHome, so relative paths would be read relative to it.

@@ -8,25 +8,11 @@ package scheduler
 import (
 	"slices"
 	"strconv"
-	"strings"
 )
 
 // InstanceKey is the fully qualified instance id, tenant/namespace/name:id,
 // the key of assignment messages.
 func InstanceKey(fqfn string, id int32) string { return fqfn + ":" + strconv.Itoa(int(id)) }
-
-// SplitInstanceKey is the inverse of InstanceKey.
-func SplitInstanceKey(key string) (fqfn string, id int32, ok bool) {
-	i := strings.LastIndexByte(key, ':')
-	if i < 0 {
-		return "", 0, false
-	}
-	n, err := strconv.Atoi(key[i+1:])
-	if err != nil {
-		return "", 0, false
-	}
-	return key[:i], int32(n), true
-}
 
 // Place is the round-robin rule of the Java worker's RoundRobinScheduler:
 // every unassigned instance goes to the available worker with the fewest

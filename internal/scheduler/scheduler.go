@@ -55,9 +55,8 @@ type Scheduler struct {
 	log     *slog.Logger
 	trigger chan struct{}
 
-	mu         sync.Mutex // one round or failure check at a time
-	firstSeen  map[string]time.Time
-	lastRounds int
+	mu        sync.Mutex // one round or failure check at a time
+	firstSeen map[string]time.Time
 
 	now func() time.Time // the clock of the failure check; tests set it
 

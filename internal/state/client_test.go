@@ -60,9 +60,13 @@ func TestTableConfig(t *testing.T) {
 
 // storageURL is the shared standalone's stream storage (PULSAR_STATE_STORAGE_URL,
 // set by scripts/pulsar.sh with PFW_PULSAR_STREAM_STORAGE=1). Without it the
-// test is skipped locally and fails under CI=true.
+// test is skipped locally and fails under CI=true; under -short it is
+// always skipped.
 func storageURL(t *testing.T) string {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("-short: unit tests only, this test needs the standalone's stream storage")
+	}
 	u := os.Getenv("PULSAR_STATE_STORAGE_URL")
 	if u == "" {
 		why := "no stream storage: PULSAR_STATE_STORAGE_URL unset (run `make test`, which starts the standalone with PFW_PULSAR_STREAM_STORAGE=1)"

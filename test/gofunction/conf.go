@@ -262,6 +262,7 @@ func NewSettings(c *Conf) (*Settings, error) {
 	if pg == pb.ProcessingGuarantees_EFFECTIVELY_ONCE {
 		return nil, errors.New("Go instance does not support EFFECTIVELY_ONCE processing guarantees (as the Go SDK)")
 	}
+	//lint:ignore SA1019 autoAck is deprecated in Pulsar's Function.proto, yet Java's worker and instances still read and write it
 	if !s.Details.GetAutoAck() && (pg == pb.ProcessingGuarantees_ATLEAST_ONCE || pg == pb.ProcessingGuarantees_ATMOST_ONCE) {
 		return nil, fmt.Errorf("processing guarantees %s with autoAck=false is contradictory; use MANUAL (as the Go SDK)", pg)
 	}
@@ -301,8 +302,9 @@ func detailsFromFlat(c *Conf) (*pb.FunctionDetails, error) {
 		SecretsMap:           c.SecretsMap,
 		UserConfig:           c.UserConfig,
 		Runtime:              pb.FunctionDetails_Runtime(c.Runtime),
-		AutoAck:              c.AutoAck,
-		Parallelism:          c.Parallelism,
+		//lint:ignore SA1019 autoAck is deprecated in Pulsar's Function.proto, yet Java's worker and instances still read and write it
+		AutoAck:     c.AutoAck,
+		Parallelism: c.Parallelism,
 		Source: &pb.SourceSpec{
 			SubscriptionType:     pb.SubscriptionType(c.SubscriptionType),
 			InputSpecs:           inputs,
@@ -332,6 +334,7 @@ func compareFlat(c *Conf, fd *pb.FunctionDetails) []string {
 	check("logTopic", c.LogTopic, fd.GetLogTopic())
 	check("processingGuarantees", c.ProcessingGuarantees, int32(fd.GetProcessingGuarantees()))
 	check("userConfig", c.UserConfig, fd.GetUserConfig())
+	//lint:ignore SA1019 autoAck is deprecated in Pulsar's Function.proto, yet Java's worker and instances still read and write it
 	check("autoAck", c.AutoAck, fd.GetAutoAck())
 	check("subscriptionName", c.SubscriptionName, fd.GetSource().GetSubscriptionName())
 	check("subscriptionPosition", c.SubscriptionPosition, int32(fd.GetSource().GetSubscriptionPosition()))

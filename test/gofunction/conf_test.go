@@ -170,6 +170,7 @@ func settingsSummary(s *Settings) wantSettings {
 		inputs: s.Inputs(), queueSize: map[string]int32{}, output: d.GetSink().GetTopic(),
 		subscription: s.SubscriptionName(), subType: d.GetSource().GetSubscriptionType(),
 		position: d.GetSource().GetSubscriptionPosition(), guarantees: d.GetProcessingGuarantees(),
+		//lint:ignore SA1019 autoAck is deprecated in Pulsar's Function.proto, yet Java's worker and instances still read and write it
 		autoAck: d.GetAutoAck(), logTopic: d.GetLogTopic(), hcInterval: s.Conf.ExpectedHealthCheckInterval,
 		detailsFromKey: s.DetailsFromKey, user: s.User,
 	}

@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"sync"
 	"syscall"
 	"testing"
@@ -46,9 +45,11 @@ func fixtureBinary(t testing.TB) string {
 		if buildErr != nil {
 			return
 		}
+		// go test puts its own GOROOT/bin first in PATH.
 		goCmd, err := exec.LookPath("go")
 		if err != nil {
-			goCmd = filepath.Join(runtime.GOROOT(), "bin", "go")
+			buildErr = fmt.Errorf("find the go command: %w", err)
+			return
 		}
 		buildBin = filepath.Join(buildDir, "gofunction")
 		out, err := exec.Command(goCmd, "build", "-o", buildBin, ".").CombinedOutput()
@@ -197,6 +198,7 @@ func testDetails(tenant, namespace, name string, inputs []string, output, userCo
 	}
 	return &pb.FunctionDetails{
 		Tenant: tenant, Namespace: namespace, Name: name,
+		//lint:ignore SA1019 autoAck is deprecated in Pulsar's Function.proto, yet Java's worker and instances still read and write it
 		UserConfig: userConfig, AutoAck: true, Parallelism: 1, Runtime: pb.FunctionDetails_GO,
 		Source:        &pb.SourceSpec{SubscriptionType: pb.SubscriptionType_SHARED, InputSpecs: specs, CleanupSubscription: true},
 		Sink:          &pb.SinkSpec{Topic: output, ForwardSourceMessageProperty: true},

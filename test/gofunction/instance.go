@@ -319,6 +319,7 @@ func (inst *instance) ack(cm pulsar.ConsumerMessage) {
 func (inst *instance) handle(cm pulsar.ConsumerMessage) {
 	d := inst.settings.Details
 	atMostOnce := d.GetProcessingGuarantees() == pb.ProcessingGuarantees_ATMOST_ONCE
+	//lint:ignore SA1019 autoAck is deprecated in Pulsar's Function.proto, yet Java's worker and instances still read and write it
 	if atMostOnce && d.GetAutoAck() {
 		inst.ack(cm)
 	}

@@ -101,6 +101,7 @@ func javaGoInstanceConf(t testing.TB, fd *pb.FunctionDetails, l javaLaunch) stri
 		InstanceID:           l.InstanceID,
 		FuncID:               l.FuncID,
 		FuncVersion:          l.FuncVersion,
+		//lint:ignore SA1019 autoAck is deprecated in Pulsar's Function.proto, yet Java's worker and instances still read and write it
 		AutoAck:              fd.GetAutoAck(),
 		Tenant:               fd.GetTenant(),
 		NameSpace:            fd.GetNamespace(),

@@ -52,6 +52,8 @@ const (
 var startTime = time.Now()
 
 // heldMemory keeps the allocateMiB allocation reachable for the process's life.
+//
+//lint:ignore U1000 written and never read on purpose: a global keeps the allocation alive
 var heldMemory []byte
 
 func main() {
@@ -104,6 +106,7 @@ func realMain(args []string, stderr io.Writer) int {
 		"subscriptionType", d.GetSource().GetSubscriptionType().String(),
 		"subscriptionPosition", d.GetSource().GetSubscriptionPosition().String(),
 		"processingGuarantees", d.GetProcessingGuarantees().String(),
+		//lint:ignore SA1019 autoAck is deprecated in Pulsar's Function.proto, yet Java's worker and instances still read and write it
 		"autoAck", d.GetAutoAck(),
 		"logTopic", d.GetLogTopic(),
 		"port", conf.Port,
