@@ -223,8 +223,6 @@ func parseSinkConfig(data []byte) (*sinkConfig, error) {
 
 // --- shared pieces -----------------------------------------------------------
 
-var validLogLevels = []string{"OFF", "FATAL", "ERROR", "WARN", "INFO", "DEBUG", "TRACE", "ALL"}
-
 // validateResources is ResourceConfigUtils.validate.
 func validateResources(r *resourcesConfig) error {
 	if r == nil {
@@ -432,7 +430,8 @@ func (sc *sourceConfig) convert(ex extractedSource) (*pb.FunctionDetails, error)
 		Runtime:     pb.FunctionDetails_JAVA,
 		Parallelism: 1,
 		ClassName:   identityFunctionClass,
-		AutoAck:     true,
+		//lint:ignore SA1019 autoAck is deprecated in Pulsar's Function.proto, yet Java's worker and instances still read and write it
+		AutoAck: true,
 	}
 	if sc.Parallelism != nil {
 		fd.Parallelism = *sc.Parallelism
@@ -800,6 +799,7 @@ func (sc *sinkConfig) convert(ex extractedSink) (*pb.FunctionDetails, error) {
 	default:
 		src.SubscriptionType = pb.SubscriptionType_SHARED
 	}
+	//lint:ignore SA1019 autoAck is deprecated in Pulsar's Function.proto, yet Java's worker and instances still read and write it
 	fd.AutoAck = sc.AutoAck == nil || *sc.AutoAck
 	if sc.TimeoutMs != nil {
 		src.TimeoutMs = uint64(*sc.TimeoutMs)
@@ -907,6 +907,7 @@ func sinkFromDetails(fd *pb.FunctionDetails) (*sinkConfig, error) {
 		sc.LogTopic = ptr(fd.GetLogTopic())
 	}
 	sc.ProcessingGuarantees = ptr(fd.GetProcessingGuarantees().String())
+	//lint:ignore SA1019 autoAck is deprecated in Pulsar's Function.proto, yet Java's worker and instances still read and write it
 	sc.AutoAck = ptr(fd.GetAutoAck())
 	sc.CleanupSubscription = ptr(src.GetCleanupSubscription())
 	if src.GetSubscriptionPosition() == pb.SubscriptionPosition_EARLIEST {

@@ -1109,6 +1109,7 @@ func (fc *functionConfig) convert(ex extractedDetails) (*pb.FunctionDetails, err
 	if len(fc.Secrets) > 0 {
 		fd.SecretsMap = gsonJSON(fc.Secrets)
 	}
+	//lint:ignore SA1019 autoAck is deprecated in Pulsar's Function.proto, yet Java's worker and instances still read and write it
 	fd.AutoAck = fc.AutoAck == nil || *fc.AutoAck
 	if fc.Parallelism != nil {
 		fd.Parallelism = *fc.Parallelism
@@ -1141,6 +1142,7 @@ func (fc *functionConfig) convert(ex extractedDetails) (*pb.FunctionDetails, err
 }
 
 func validateFunctionDetails(fd *pb.FunctionDetails) error {
+	//lint:ignore SA1019 autoAck is deprecated in Pulsar's Function.proto, yet Java's worker and instances still read and write it
 	if !fd.GetAutoAck() && fd.GetProcessingGuarantees() == pb.ProcessingGuarantees_ATMOST_ONCE {
 		return invalid("When Guarantees == ATMOST_ONCE, autoAck must be equal to true. This is a contradictory " +
 			"configuration, autoAck will be removed later. Please refer to PIP: https://github.com/apache/pulsar/issues/15560")
@@ -1262,6 +1264,7 @@ func convertFromDetails(fd *pb.FunctionDetails) (*functionConfig, error) {
 	fc.RetainOrdering = ptr(fd.GetRetainOrdering())
 	fc.RetainKeyOrdering = ptr(fd.GetRetainKeyOrdering())
 	fc.CleanupSubscription = ptr(src.GetCleanupSubscription())
+	//lint:ignore SA1019 autoAck is deprecated in Pulsar's Function.proto, yet Java's worker and instances still read and write it
 	fc.AutoAck = ptr(fd.GetAutoAck())
 	if src.GetSubscriptionPosition() == pb.SubscriptionPosition_EARLIEST {
 		fc.SubscriptionPosition = ptr("Earliest")
