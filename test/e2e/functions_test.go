@@ -57,7 +57,53 @@ func waitRunning(t *testing.T, p harness.Pulsar, w *harness.Worker, name string,
 		}
 		return nil
 	})
+	waitConsuming(t, p, w, name, n)
 	return st
+}
+
+// waitConsuming waits until the n instances of function name consume each of
+// its (non-pattern) input topics. An instance reports running once its
+// control port answers, before its consumer has subscribed; a message sent
+// before the subscription exists is never seen by a subscription that starts
+// at the latest message, the default (as with the Java worker).
+func waitConsuming(t *testing.T, p harness.Pulsar, w *harness.Worker, name string, n int) {
+	t.Helper()
+	var cfg struct {
+		InputSpecs map[string]struct {
+			RegexPattern bool `json:"regexPattern"`
+		} `json:"inputSpecs"`
+		SubName string `json:"subName"`
+	}
+	if err := w.GetJSON("/admin/v3/functions/public/default/"+name, &cfg); err != nil {
+		t.Fatalf("get %s: %v", name, err)
+	}
+	sub := cfg.SubName
+	if sub == "" {
+		sub = "public/default/" + name
+	}
+	for topic, spec := range cfg.InputSpecs {
+		if spec.RegexPattern {
+			continue
+		}
+		harness.Eventually(t, 4*time.Minute, fmt.Sprintf("%d consumers of %s on %s", n, sub, topic), func() error {
+			var st struct {
+				Subscriptions map[string]struct {
+					Consumers []json.RawMessage `json:"consumers"`
+				} `json:"subscriptions"`
+			}
+			code, body := p.Admin(t, "GET", "/admin/v2/persistent/"+strings.TrimPrefix(topic, "persistent://")+"/stats", nil)
+			if code != 200 {
+				return fmt.Errorf("topic stats: %d %s", code, body)
+			}
+			if err := json.Unmarshal(body, &st); err != nil {
+				return err
+			}
+			if got := len(st.Subscriptions[sub].Consumers); got < n {
+				return fmt.Errorf("%d consumers", got)
+			}
+			return nil
+		})
+	}
 }
 
 // exclamationRoundTrip sends n messages to in and expects each back on out

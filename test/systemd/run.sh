@@ -97,6 +97,13 @@ rpm=$(ls -t dist/pulsar-functions-worker-*.x86_64.rpm 2>/dev/null | head -1)
 pfw_log "packages: $deb, $rpm"
 
 # --- 2. host checks; lint in the background while the guest boots --------------------------------
+# The host checks read the .rpm with rpm, and lint needs lintian and rpmlint: install them first
+# on a fresh machine.
+if ! { command -v lintian && command -v rpmlint && command -v rpm; } >/dev/null && [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null; then
+	pfw_log "installing lintian, rpmlint and rpm (apt-get)"
+	{ apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q lintian rpmlint rpm; } >"$tmp/apt.log" 2>&1 ||
+		{ tail -5 "$tmp/apt.log" >&2; pfw_log "could not install lintian/rpmlint/rpm"; }
+fi
 host_status=0
 phase "host checks of the packages"
 test/systemd/host-checks.sh "$deb" "$rpm" | tee "$tmp/host.log" || host_status=1
@@ -108,11 +115,6 @@ if ls dist/goreleaser/*_amd64.deb dist/goreleaser/*.x86_64.rpm >/dev/null 2>&1; 
 fi
 phase_done "host checks"
 if [[ ${PFW_SKIP_LINT:-0} != 1 ]]; then
-	if ! { command -v lintian && command -v rpmlint; } >/dev/null && [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null; then
-		pfw_log "installing lintian and rpmlint (apt-get)"
-		{ apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q lintian rpmlint rpm; } >"$tmp/apt.log" 2>&1 ||
-			{ tail -5 "$tmp/apt.log" >&2; pfw_log "could not install lintian/rpmlint"; }
-	fi
 	if command -v lintian >/dev/null && command -v rpmlint >/dev/null; then
 		packaging/lint.sh "$deb" "$rpm" >"$tmp/lint.log" 2>&1 &
 		lint_pid=$!
