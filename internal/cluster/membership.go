@@ -54,7 +54,13 @@ type Membership struct {
 // subscription "participants", consumer name and "id" property set to the
 // WorkerInfo string. From then on the broker counts this worker as a member
 // and may make it the active consumer, i.e. the leader.
-func Join(ctx context.Context, sub Subscriber, stats StatsReader, topic string, self WorkerInfo, log *slog.Logger) (*Membership, error) {
+//
+// Nobody should produce to the coordination topic. A message that arrives
+// anyway goes to the active consumer only: the leader logs it with its id,
+// counts it through skipped (may be nil) and acknowledges it, so a stray
+// message is visible and never piles up. (The Java worker never receives
+// from this consumer; the message stays in its backlog.)
+func Join(ctx context.Context, sub Subscriber, stats StatsReader, topic string, self WorkerInfo, skipped func(), log *slog.Logger) (*Membership, error) {
 	m := &Membership{self: self, topic: topic, stats: stats, log: log, changes: make(chan bool, 16)}
 	c, err := sub.Subscribe(pulsar.ConsumerOptions{
 		Topic:            topic,
@@ -76,6 +82,7 @@ func Join(ctx context.Context, sub Subscriber, stats StatsReader, topic string, 
 	m.mu.Lock()
 	m.consumer = c
 	m.mu.Unlock()
+	go m.skipStray(c, skipped)
 	log.Info("joined cluster", "topic", topic, "worker", self.String())
 	// pulsar-client-go registers the consumer only after the subscribe
 	// answer, so it drops the broker's first active-consumer event: learn
@@ -84,6 +91,24 @@ func Join(ctx context.Context, sub Subscriber, stats StatsReader, topic string, 
 		log.Warn("read initial leader", "err", err)
 	}
 	return m, nil
+}
+
+// skipStray receives whatever is produced to the coordination topic (only
+// the active consumer gets anything), logs, counts and acknowledges it,
+// until the consumer is closed (Leave).
+func (m *Membership) skipStray(c pulsar.Consumer, skipped func()) {
+	for {
+		msg, err := c.Receive(context.Background())
+		if err != nil {
+			return
+		}
+		m.log.Error("skipping a message on the coordination topic: nobody should produce to it",
+			"topic", m.topic, "message_id", msg.ID().String(), "key", msg.Key(), "bytes", len(msg.Payload()))
+		if skipped != nil {
+			skipped()
+		}
+		_ = c.Ack(msg)
+	}
 }
 
 // listener turns the broker's active-consumer-change events into leadership.

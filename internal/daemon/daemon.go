@@ -221,7 +221,8 @@ func (d *Daemon) start(ctx context.Context) error {
 	if err := b.EnsureSubscription(ctx, d.cfg.CoordinationTopic(), cluster.Subscription); err != nil {
 		return err
 	}
-	m, err := cluster.Join(ctx, b.Client, b, d.cfg.CoordinationTopic(), d.self(), d.log.With("component", "cluster"))
+	m, err := cluster.Join(ctx, b.Client, b, d.cfg.CoordinationTopic(), d.self(),
+		d.metrics.skipCounter(d.cfg.CoordinationTopic()), d.log.With("component", "cluster"))
 	if err != nil {
 		return err
 	}

@@ -34,7 +34,7 @@ func newWorkerMetrics(clusterName string, d *Daemon) *workerMetrics {
 		}),
 		stateSkipped: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "pulsar_functions_worker_state_messages_skipped_total", ConstLabels: labels,
-			Help: "Messages of the cluster's state topics (metadata, assignments) skipped because they cannot be decoded.",
+			Help: "Messages of the cluster's state topics skipped: undecodable ones on the metadata and assignments topics, any on the coordination topic.",
 		}, []string{"topic"}),
 	}
 	m.reload = newReloadMetrics(m.registry)

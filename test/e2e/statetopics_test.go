@@ -111,7 +111,7 @@ func TestStateTopicsSurviveBadMessages(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	send(coordProd, &pulsar.ProducerMessage{Payload: garbage})
+	badCoord := send(coordProd, &pulsar.ProducerMessage{Payload: garbage})
 	coordProd.Close()
 
 	// What a reader gets for that tombstone, and what the broker stored:
@@ -143,6 +143,7 @@ func TestStateTopicsSurviveBadMessages(t *testing.T) {
 		return nil
 	}
 	harness.Eventually(t, 30*time.Second, "garbage skipped and counted, the tombstone applied", func() error {
+		coordSkipped := 0
 		for _, w := range ws {
 			if err := checkSkipped(w); err != nil {
 				return err
@@ -150,6 +151,18 @@ func TestStateTopicsSurviveBadMessages(t *testing.T) {
 			if ok, err := assigned(w); err != nil || ok {
 				return fmt.Errorf("%s: ghost assigned %v, %v after the LZ4 tombstone", w.ID, ok, err)
 			}
+			// The coordination topic's message goes to the active consumer
+			// (the leader) only: logged, counted and acknowledged there.
+			_, body := harness.Do(t, "GET", w.URL()+"/metrics", nil)
+			if strings.Contains(string(body), skipLine(coordTopic, 1)) {
+				if !hasLogLine(w.Log(), "level=ERROR", "coordination topic", "topic="+coordTopic, "message_id="+badCoord.String()) {
+					return fmt.Errorf("%s counted the coordination message but logged no ERROR line naming it", w.ID)
+				}
+				coordSkipped++
+			}
+		}
+		if coordSkipped != 1 {
+			return fmt.Errorf("the coordination topic's message counted by %d workers, want 1 (the leader)", coordSkipped)
 		}
 		return nil
 	})
