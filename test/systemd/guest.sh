@@ -352,7 +352,10 @@ if ((GOFN)); then
 	check "all $FN_MESSAGES messages sent during restart, watchdog restart and reinstall were processed" \
 		"$PFW_MSGTOOL" consume -url "$PULSAR_SERVICE_URL" -topic "$FN_OUT" -sub sdvm-check -count "$FN_MESSAGES" -timeout 180s
 	took messages-checked
-	check "function deleted: its scope is gone" bash -c "curl -sS -X DELETE http://127.0.0.1:$PORT/admin/v3/functions/public/default/$FN && sleep 1 && ! systemctl is-active --quiet '$(scope_of "$FN")'"
+	check "function deleted" bash -c "[ \"\$(curl -sS -o /dev/null -w '%{http_code}' -X DELETE http://127.0.0.1:$PORT/admin/v3/functions/public/default/$FN)\" = 204 ]"
+	step
+	check "function deleted: its scope is gone" wait_for 60 bash -c "! systemctl is-active --quiet '$(scope_of "$FN")'"
+	took delete-to-scope-gone
 fi
 
 # === 5. remove, then purge: nothing left ========================================================
