@@ -635,15 +635,16 @@ func (s *Server) connectorConfigDefinition(k *connectorKind, w http.ResponseWrit
 	return writeFunctionJSON(w, fields)
 }
 
-// requireSuperUser is the check of the reload endpoints.
-func (s *Server) requireSuperUser(r *http.Request) error {
+// requireSuperUser answers 401 with reason unless the caller is a super-user
+// (500 when that cannot be told).
+func (s *Server) requireSuperUser(r *http.Request, reason string) error {
 	role, _ := r.Context().Value(roleKey{}).(string)
 	ok, err := s.guard.IsSuperUser(r.Context(), role, r)
 	if err != nil {
 		return fail(http.StatusInternalServerError, "%s", err.Error())
 	}
 	if !ok {
-		return fail(http.StatusUnauthorized, msgSuperUserRequired)
+		return fail(http.StatusUnauthorized, "%s", reason)
 	}
 	return nil
 }
@@ -652,7 +653,7 @@ func (s *Server) reloadConnectors(w http.ResponseWriter, r *http.Request) error 
 	if err := s.checkInitialized(); err != nil {
 		return err
 	}
-	if err := s.requireSuperUser(r); err != nil {
+	if err := s.requireSuperUser(r, msgSuperUserRequired); err != nil {
 		return err
 	}
 	if err := s.connectors.ReloadConnectors(); err != nil {
@@ -679,13 +680,8 @@ func (s *Server) listBuiltinFunctions(w http.ResponseWriter, r *http.Request) er
 	if err := s.checkInitialized(); err != nil {
 		return err
 	}
-	role, _ := r.Context().Value(roleKey{}).(string)
-	ok, err := s.guard.IsSuperUser(r.Context(), role, r)
-	if err != nil {
-		return fail(http.StatusInternalServerError, "%s", err.Error())
-	}
-	if !ok {
-		return fail(http.StatusUnauthorized, msgNotAuthorized)
+	if err := s.requireSuperUser(r, msgNotAuthorized); err != nil {
+		return err
 	}
 	out := s.connectors.BuiltinFunctions()
 	if out == nil {
@@ -699,7 +695,7 @@ func (s *Server) reloadBuiltinFunctions(w http.ResponseWriter, r *http.Request) 
 	if err := s.checkInitialized(); err != nil {
 		return err
 	}
-	if err := s.requireSuperUser(r); err != nil {
+	if err := s.requireSuperUser(r, msgSuperUserRequired); err != nil {
 		return err
 	}
 	if err := s.connectors.ReloadBuiltinFunctions(); err != nil {

@@ -944,13 +944,8 @@ func (s *Server) functionLeaderUpdate(w http.ResponseWriter, r *http.Request) er
 		return err
 	}
 	// Super-user first, then the body (see configRequest).
-	role, _ := r.Context().Value(roleKey{}).(string)
-	ok, err := s.guard.IsSuperUser(r.Context(), role, r)
-	if err != nil {
-		return fail(http.StatusInternalServerError, "%s", err.Error())
-	}
-	if !ok {
-		return fail(http.StatusUnauthorized, msgNotAuthorized)
+	if err := s.requireSuperUser(r, msgNotAuthorized); err != nil {
+		return err
 	}
 	form, err := readFunctionForm(r, s.maxPackageBytes)
 	if err != nil {

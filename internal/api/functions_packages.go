@@ -26,13 +26,8 @@ func (s *Server) uploadByPath(w http.ResponseWriter, r *http.Request) error {
 	if err := s.checkInitialized(); err != nil {
 		return err
 	}
-	role, _ := r.Context().Value(roleKey{}).(string)
-	ok, err := s.guard.IsSuperUser(r.Context(), role, r)
-	if err != nil {
-		return fail(http.StatusInternalServerError, "%s", err.Error())
-	}
-	if !ok {
-		return fail(http.StatusUnauthorized, msgNotAuthorized)
+	if err := s.requireSuperUser(r, msgNotAuthorized); err != nil {
+		return err
 	}
 	mr, err := r.MultipartReader()
 	if errors.Is(err, http.ErrNotMultipart) {
@@ -142,15 +137,8 @@ func (s *Server) downloadByPath(w http.ResponseWriter, r *http.Request) error {
 		if err := s.authorizeFunctions(r, tokens[0], tokens[1]); err != nil {
 			return err
 		}
-	} else {
-		role, _ := r.Context().Value(roleKey{}).(string)
-		ok, err := s.guard.IsSuperUser(r.Context(), role, r)
-		if err != nil {
-			return fail(http.StatusInternalServerError, "%s", err.Error())
-		}
-		if !ok {
-			return fail(http.StatusUnauthorized, msgNotAuthorized)
-		}
+	} else if err := s.requireSuperUser(r, msgNotAuthorized); err != nil {
+		return err
 	}
 	return s.streamPackage(w, r, path, true)
 }
