@@ -82,27 +82,9 @@ func waitConsuming(t *testing.T, p harness.Pulsar, w *harness.Worker, name strin
 		sub = "public/default/" + name
 	}
 	for topic, spec := range cfg.InputSpecs {
-		if spec.RegexPattern {
-			continue
+		if !spec.RegexPattern {
+			waitConsumers(t, p, topic, sub, n)
 		}
-		harness.Eventually(t, 4*time.Minute, fmt.Sprintf("%d consumers of %s on %s", n, sub, topic), func() error {
-			var st struct {
-				Subscriptions map[string]struct {
-					Consumers []json.RawMessage `json:"consumers"`
-				} `json:"subscriptions"`
-			}
-			code, body := p.Admin(t, "GET", "/admin/v2/persistent/"+strings.TrimPrefix(topic, "persistent://")+"/stats", nil)
-			if code != 200 {
-				return fmt.Errorf("topic stats: %d %s", code, body)
-			}
-			if err := json.Unmarshal(body, &st); err != nil {
-				return err
-			}
-			if got := len(st.Subscriptions[sub].Consumers); got < n {
-				return fmt.Errorf("%d consumers", got)
-			}
-			return nil
-		})
 	}
 }
 
@@ -220,4 +202,28 @@ func buildGoFunction(t *testing.T) string {
 		t.Fatalf("build Go function: %v\n%s", err, out)
 	}
 	return bin
+}
+
+// waitConsumers waits until subscription sub of topic has at least n
+// consumers.
+func waitConsumers(t *testing.T, p harness.Pulsar, topic, sub string, n int) {
+	t.Helper()
+	harness.Eventually(t, 4*time.Minute, fmt.Sprintf("%d consumers of %s on %s", n, sub, topic), func() error {
+		var st struct {
+			Subscriptions map[string]struct {
+				Consumers []json.RawMessage `json:"consumers"`
+			} `json:"subscriptions"`
+		}
+		code, body := p.Admin(t, "GET", "/admin/v2/persistent/"+strings.TrimPrefix(topic, "persistent://")+"/stats", nil)
+		if code != 200 {
+			return fmt.Errorf("topic stats: %d %s", code, body)
+		}
+		if err := json.Unmarshal(body, &st); err != nil {
+			return err
+		}
+		if got := len(st.Subscriptions[sub].Consumers); got < n {
+			return fmt.Errorf("%d consumers", got)
+		}
+		return nil
+	})
 }

@@ -226,57 +226,11 @@ func (c *mixedCluster) live() []*harness.Worker {
 func (c *mixedCluster) forget(id string) { delete(c.workers, id) }
 
 // expectMembers waits until every live worker lists exactly the live workers
-// and all name the same leader; it returns the leader's id.
+// and all name the same leader, which has taken over; it returns the
+// leader's id.
 func (c *mixedCluster) expectMembers(timeout time.Duration) string {
 	c.t.Helper()
-	ws := c.live()
-	var want []string
-	for _, w := range ws {
-		want = append(want, fmt.Sprintf("%s:127.0.0.1:%d", w.ID, w.Port))
-	}
-	var leader string
-	harness.Eventually(c.t, timeout, "members and leader agree on every worker", func() error {
-		var leaders []string
-		for _, w := range ws {
-			var got []workerInfo
-			if err := w.GetJSON("/admin/v2/worker/cluster", &got); err != nil {
-				return fmt.Errorf("%s: %w", w.ID, err)
-			}
-			var names []string
-			for _, g := range got {
-				names = append(names, fmt.Sprintf("%s:%s:%d", g.WorkerID, g.WorkerHostname, g.Port))
-			}
-			slices.Sort(names)
-			if !slices.Equal(names, want) {
-				return fmt.Errorf("%s lists %v, want %v", w.ID, names, want)
-			}
-			var l workerInfo
-			if err := w.GetJSON("/admin/v2/worker/cluster/leader", &l); err != nil {
-				return fmt.Errorf("%s: %w", w.ID, err)
-			}
-			leaders = append(leaders, l.WorkerID)
-		}
-		for _, l := range leaders[1:] {
-			if l != leaders[0] {
-				return fmt.Errorf("workers name different leaders: %v", leaders)
-			}
-		}
-		leader = leaders[0]
-		// Each worker's own view (ours: the broker's active-consumer events)
-		// agrees, and the leader has taken over (a write to a leader that
-		// has not is answered 503 "Leader not yet ready").
-		for _, w := range ws {
-			if w.Kind != harness.KindGo && w.ID != leader {
-				continue
-			}
-			code, _ := harness.Do(c.t, http.MethodGet, w.URL()+"/admin/v2/worker/cluster/leader/ready", nil)
-			if want := map[bool]int{true: 200, false: 503}[w.ID == leader]; code != want {
-				return fmt.Errorf("%s: leader/ready %d, want %d", w.ID, code, want)
-			}
-		}
-		return nil
-	})
-	return leader
+	return expectMembers(c.t, c.live(), timeout).WorkerID
 }
 
 // fn is one function (or source or sink) the mixed tests deploy.
@@ -448,60 +402,31 @@ func (c *mixedCluster) checkInvariants(step string, fns map[string]*fn, timeout 
 }
 
 // waitSubscribed waits until every running instance of function f consumes
-// its input topic: an instance reports running before its consumer has
-// subscribed, and messages sent before then are never seen by a
-// subscription that starts at the latest message (the default).
+// its input topic (see waitConsuming).
 func (c *mixedCluster) waitSubscribed(f *fn, topic string) {
 	c.t.Helper()
-	sub := "public/default/" + f.name
-	want := f.parallelism - len(f.stopped)
-	harness.Eventually(c.t, 4*time.Minute, fmt.Sprintf("%d consumers of %s on %s", want, sub, topic), func() error {
-		var st struct {
-			Subscriptions map[string]struct {
-				Consumers []json.RawMessage `json:"consumers"`
-			} `json:"subscriptions"`
-		}
-		path := "/admin/v2/persistent/" + strings.TrimPrefix(topic, "persistent://") + "/stats"
-		code, body := c.p.Admin(c.t, http.MethodGet, path, nil)
-		if code != http.StatusOK {
-			return fmt.Errorf("topic stats: %d %s", code, body)
-		}
-		if err := json.Unmarshal(body, &st); err != nil {
-			return err
-		}
-		if n := len(st.Subscriptions[sub].Consumers); n != want {
-			return fmt.Errorf("%d consumers", n)
-		}
-		return nil
-	})
+	waitConsumers(c.t, c.p, topic, "public/default/"+f.name, f.parallelism-len(f.stopped))
 }
 
 // statusOf is the part of a status answer that must be the same through every
 // worker: instance ids, where they run and whether they run.
 func statusOf(w *harness.Worker, f *fn) (string, error) {
-	var st struct {
-		NumInstances int `json:"numInstances"`
-		NumRunning   int `json:"numRunning"`
-		Instances    []struct {
-			InstanceID int `json:"instanceId"`
-			Status     struct {
-				Running  bool   `json:"running"`
-				WorkerID string `json:"workerId"`
-			} `json:"status"`
-		} `json:"instances"`
-	}
-	if err := w.GetJSON(f.path()+"/status", &st); err != nil {
-		return "", fmt.Errorf("%s: %w", w.ID, err)
-	}
-	slices.SortFunc(st.Instances, func(a, b struct {
+	type instance struct {
 		InstanceID int `json:"instanceId"`
 		Status     struct {
 			Running  bool   `json:"running"`
 			WorkerID string `json:"workerId"`
 		} `json:"status"`
-	}) int {
-		return a.InstanceID - b.InstanceID
-	})
+	}
+	var st struct {
+		NumInstances int        `json:"numInstances"`
+		NumRunning   int        `json:"numRunning"`
+		Instances    []instance `json:"instances"`
+	}
+	if err := w.GetJSON(f.path()+"/status", &st); err != nil {
+		return "", fmt.Errorf("%s: %w", w.ID, err)
+	}
+	slices.SortFunc(st.Instances, func(a, b instance) int { return a.InstanceID - b.InstanceID })
 	b, _ := json.Marshal(st)
 	return string(b), nil
 }

@@ -6,8 +6,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"gopkg.in/yaml.v3"
 )
 
 // The Java worker's JVM: a bounded heap (the distribution's default pre-touches
@@ -45,17 +43,9 @@ func (p Pulsar) RequireJavaWorkers(t testing.TB) {
 // broker's package service, where both kinds of worker find them.
 func JavaWorkerConfig(t testing.TB, p Pulsar, id string, port int, overrides map[string]any) string {
 	t.Helper()
-	cfg := map[string]any{}
-	shipped, err := os.ReadFile(filepath.Join(p.Home, "conf", "functions_worker.yml"))
-	if err != nil {
-		t.Fatalf("read the distribution's functions_worker.yml: %v", err)
-	}
-	if err := yaml.Unmarshal(shipped, &cfg); err != nil {
-		t.Fatalf("parse the distribution's functions_worker.yml: %v", err)
-	}
 	dir := t.TempDir()
 	store := os.Getenv("PULSAR_METADATA_STORE_URL")
-	for k, v := range map[string]any{
+	return writeConfig(t, p, filepath.Join(p.Home, "conf", "functions_worker.yml"), map[string]any{
 		"workerId":                               id,
 		"workerHostname":                         "127.0.0.1",
 		"workerPort":                             port,
@@ -76,24 +66,7 @@ func JavaWorkerConfig(t testing.TB, p Pulsar, id string, port int, overrides map
 			"pythonInstanceLocation":       filepath.Join(p.Home, "instances", "python-instance", "python_instance_main.py"),
 			"extraFunctionDependenciesDir": filepath.Join(p.Home, "instances", "deps"),
 		},
-	} {
-		cfg[k] = v
-	}
-	if p.StateStorageURL != "" {
-		cfg["stateStorageServiceUrl"] = p.StateStorageURL
-	}
-	for k, v := range overrides {
-		cfg[k] = v
-	}
-	b, err := yaml.Marshal(cfg)
-	if err != nil {
-		t.Fatalf("marshal Java worker config: %v", err)
-	}
-	path := filepath.Join(dir, id+".yml")
-	if err := os.WriteFile(path, b, 0o644); err != nil {
-		t.Fatalf("write Java worker config: %v", err)
-	}
-	return path
+	}, overrides, filepath.Join(dir, id+".yml"))
 }
 
 // StartJavaWorker runs `bin/pulsar functions-worker` of the distribution with

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"os"
 	"os/exec"
@@ -36,15 +37,7 @@ type Worker struct {
 // it has one), and the given overrides (a nil value leaves a key unset).
 func WorkerConfig(t testing.TB, p Pulsar, id string, port int, overrides map[string]any) string {
 	t.Helper()
-	cfg := map[string]any{}
-	shipped, err := os.ReadFile(filepath.Join(RepoRoot(t), "etc", "pulsar", "functions_worker.yml"))
-	if err != nil {
-		t.Fatalf("read shipped config: %v", err)
-	}
-	if err := yaml.Unmarshal(shipped, &cfg); err != nil {
-		t.Fatalf("parse shipped config: %v", err)
-	}
-	for k, v := range map[string]any{
+	return writeConfig(t, p, filepath.Join(RepoRoot(t), "etc", "pulsar", "functions_worker.yml"), map[string]any{
 		"workerId":                 id,
 		"workerHostname":           "127.0.0.1",
 		"workerPort":               port,
@@ -57,20 +50,30 @@ func WorkerConfig(t testing.TB, p Pulsar, id string, port int, overrides map[str
 		// Instance logs in the test's directory, not in the shared distribution.
 		"functionRuntimeFactoryConfigs": map[string]any{"logDirectory": filepath.Join(t.TempDir(), "logs")},
 		"logLevel":                      "debug",
-	} {
-		cfg[k] = v
+	}, overrides, filepath.Join(t.TempDir(), id+".yml"))
+}
+
+// writeConfig writes a functions_worker.yml to path: the base file's keys,
+// then settings, the standalone's stream storage as stateStorageServiceUrl
+// when it has one, then overrides (a nil value sets a key to null).
+func writeConfig(t testing.TB, p Pulsar, base string, settings, overrides map[string]any, path string) string {
+	t.Helper()
+	cfg := map[string]any{}
+	b, err := os.ReadFile(base)
+	if err != nil {
+		t.Fatalf("read %s: %v", base, err)
 	}
+	if err := yaml.Unmarshal(b, &cfg); err != nil {
+		t.Fatalf("parse %s: %v", base, err)
+	}
+	maps.Copy(cfg, settings)
 	if p.StateStorageURL != "" {
 		cfg["stateStorageServiceUrl"] = p.StateStorageURL
 	}
-	for k, v := range overrides {
-		cfg[k] = v
-	}
-	b, err := yaml.Marshal(cfg)
-	if err != nil {
+	maps.Copy(cfg, overrides)
+	if b, err = yaml.Marshal(cfg); err != nil {
 		t.Fatalf("marshal worker config: %v", err)
 	}
-	path := filepath.Join(t.TempDir(), id+".yml")
 	if err := os.WriteFile(path, b, 0o644); err != nil {
 		t.Fatalf("write worker config: %v", err)
 	}
