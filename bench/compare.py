@@ -595,6 +595,8 @@ def main():
         "python": ("Python", {"runtime": "PYTHON", "className": "exclamation_function.ExclamationFunction"},
                    os.path.join(HOME, "examples", "python-examples", "exclamation_function.py")),
     }
+    if fo_fn not in kinds:
+        raise SystemExit("FAILOVER_FUNCTION: %r is none of %s" % (fo_fn, ",".join(kinds)))
     table = Table()
     print("pulsar-functions-worker vs the Java functions worker of %s, on %s (%d cores); %s" %
           (os.path.basename(HOME), ENV["PULSAR_WEB_SERVICE_URL"], os.cpu_count(), time.strftime("%Y-%m-%d %H:%M:%S")))
