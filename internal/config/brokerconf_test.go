@@ -62,7 +62,7 @@ func TestColocatedInheritance(t *testing.T) {
 		{"authorizationEnabled", cfg.AuthorizationEnabled, true},
 		{"superUserRoles", strings.Join(cfg.SuperUserRoles, ","), "admin,ops"},
 		{"proxyRoles", strings.Join(cfg.ProxyRoles, ","), "proxy"},
-		{"tokenSecretKey", cfg.Properties["tokenSecretKey"], "file:///etc/pulsar/secret.key"},
+		{"tokenSecretKey", cfg.Properties["tokenSecretKey"], "data:;base64,a2tra2tra2tra2tra2tra2tra2tra2tra2tra2tra2s="},
 		{"other properties stay", cfg.Properties["brokerClient_operationTimeoutMs"], "30000"},
 		{"brokerClientAuthenticationPlugin", cfg.BrokerClientAuthenticationPlugin, "org.apache.pulsar.client.impl.auth.AuthenticationToken"},
 		{"tlsTrustCertsFilePath", cfg.TlsTrustCertsFilePath, "/etc/pulsar/ca.pem"},
