@@ -336,8 +336,8 @@ func (b *brokerReader) inherit(own *Config) *overlay {
 	timeout("metadataStoreCacheExpirySeconds", "metadataStoreCacheExpirySeconds", "zooKeeperCacheExpirySeconds", 300)
 
 	boolKey("tlsAllowInsecureConnection", "tlsAllowInsecureConnection", false)
-	tlsEnabled, _ := b.boolean("tlsEnabled", false)
-	boolKey("tlsEnabled", "tlsEnabled", false)
+	tlsEnabled, tlsFrom := b.boolean("tlsEnabled", false)
+	o.set("tlsEnabled", tlsEnabled, tlsFrom)
 	boolKey("tlsEnableHostnameVerification", "tlsHostnameVerificationEnabled", false)
 	strKey("brokerClientTrustCertsFilePath", "brokerClientTrustCertsFilePath", "")
 	strKey("tlsTrustCertsFilePath", "tlsTrustCertsFilePath", "")
