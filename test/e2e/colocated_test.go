@@ -118,15 +118,24 @@ func TestColocated(t *testing.T) {
 			t.Fatalf("members %+v, want only %s", members, want)
 		}
 
-		name := harness.UniqueName("colo-excl")
-		in, out := "persistent://public/default/"+name+"-in", "persistent://public/default/"+name+"-out"
-		if o, err := p.PulsarAdmin(t, w.URL(), "functions", "create", "--tenant", "public", "--namespace", "default", "--name", name,
-			"--jar", filepath.Join(p.Home, "examples", "api-examples.jar"),
-			"--classname", "org.apache.pulsar.functions.api.examples.ExclamationFunction",
-			"--inputs", in, "--output", out); err != nil {
-			t.Fatalf("functions create: %v\n%s", err, o)
-		}
-		waitRunning(t, p, w, name, 1)
+		// Created and watched through the REST API pulsar-admin uses: a
+		// pulsar-admin JVM per status poll costs minutes on a loaded machine.
+		f := &fn{kind: "functions", name: harness.UniqueName("colo-excl"), parallelism: 1, stopped: map[int]bool{}}
+		in, out := "persistent://public/default/"+f.name+"-in", "persistent://public/default/"+f.name+"-out"
+		submit(t, w, http.MethodPost, f, map[string]any{"runtime": "JAVA", "inputs": []string{in}, "output": out,
+			"parallelism": 1, "className": "org.apache.pulsar.functions.api.examples.ExclamationFunction"},
+			filepath.Join(p.Home, "examples", "api-examples.jar"))
+		harness.Eventually(t, 4*time.Minute, f.name+" running", func() error {
+			var st functionStatus
+			if err := w.GetJSON(f.path()+"/status", &st); err != nil {
+				return err
+			}
+			if st.NumInstances != 1 || st.NumRunning != 1 {
+				return fmt.Errorf("%d of %d running: %+v", st.NumRunning, st.NumInstances, st.Instances)
+			}
+			return nil
+		})
+		waitConsuming(t, p, w, f.name, 1)
 		exclamationRoundTrip(t, p, in, out, 5, "!", true)
 	})
 
