@@ -73,6 +73,7 @@ type cluster struct {
 	p        harness.Pulsar
 	ns       string // the functions' namespace on the broker, "public/fault-..."
 	in       string // the input topic every function consumes
+	out      string // the output topic of every function ("": none)
 	bin      string // the Go function
 	mu       sync.Mutex
 	workers  map[string]*harness.Worker // current process of each worker id
@@ -376,6 +377,9 @@ func (c *cluster) submit(w *harness.Worker, method, name string, parallelism int
 	tenant, namespace, _ := strings.Cut(c.ns, "/")
 	cfg := map[string]any{"tenant": tenant, "namespace": namespace, "name": name, "runtime": "GO",
 		"inputs": []string{c.in}, "parallelism": parallelism}
+	if c.out != "" {
+		cfg["output"] = c.out
+	}
 	b, _ := json.Marshal(cfg)
 	var body bytes.Buffer
 	mw := multipart.NewWriter(&body)
