@@ -23,6 +23,7 @@ type traffic struct {
 	acked    map[int]bool // sequence numbers the broker acknowledged
 	received map[int]int  // sequence number -> outputs seen ("m-<n>!")
 	next     int
+	stopSend func() // stops the producer; the consumer goes on
 	stop     func()
 }
 
@@ -43,15 +44,17 @@ func startTraffic(t *testing.T, serviceURL, in, out string) *traffic {
 	}
 	tr := &traffic{acked: map[int]bool{}, received: map[int]int{}}
 	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	wg.Add(2)
+	sendCtx, cancelSend := context.WithCancel(ctx)
+	var wg, sendWg sync.WaitGroup
+	wg.Add(1)
+	sendWg.Add(1)
 	go func() {
-		defer wg.Done()
+		defer sendWg.Done()
 		tick := time.NewTicker(20 * time.Millisecond)
 		defer tick.Stop()
 		for {
 			select {
-			case <-ctx.Done():
+			case <-sendCtx.Done():
 				return
 			case <-tick.C:
 			}
@@ -59,7 +62,7 @@ func startTraffic(t *testing.T, serviceURL, in, out string) *traffic {
 			seq := tr.next
 			tr.next++
 			tr.mu.Unlock()
-			sctx, scancel := context.WithTimeout(ctx, 30*time.Second)
+			sctx, scancel := context.WithTimeout(sendCtx, 30*time.Second)
 			_, err := producer.Send(sctx, &pulsar.ProducerMessage{Payload: []byte("m-" + strconv.Itoa(seq))})
 			scancel()
 			if err == nil {
@@ -88,10 +91,15 @@ func startTraffic(t *testing.T, serviceURL, in, out string) *traffic {
 			}
 		}
 	}()
+	tr.stopSend = sync.OnceFunc(func() {
+		cancelSend()
+		sendWg.Wait()
+		producer.Close()
+	})
 	tr.stop = sync.OnceFunc(func() {
+		tr.stopSend()
 		cancel()
 		wg.Wait()
-		producer.Close()
 		consumer.Close()
 		client.Close()
 	})
@@ -99,11 +107,12 @@ func startTraffic(t *testing.T, serviceURL, in, out string) *traffic {
 	return tr
 }
 
-// missing waits (up to timeout) until every message the broker acknowledged
-// so far came out of the functions, and returns how many did not, how many
+// missing stops the producer, waits (up to timeout) until every message the
+// broker acknowledged came out of the functions, and returns how many did not, how many
 // were acknowledged and how many came out more than once (at-least-once
 // allows that).
 func (tr *traffic) missing(timeout time.Duration) (missing, acked, dups int) {
+	tr.stopSend()
 	tr.mu.Lock()
 	want := make([]int, 0, len(tr.acked))
 	for seq := range tr.acked {
@@ -131,79 +140,77 @@ func (tr *traffic) missing(timeout time.Duration) (missing, acked, dups int) {
 }
 
 // TestBrokerFaults runs against the suite's own standalone, started by
-// TestMain while the other experiments ran (t.Parallel: it runs after them).
-// Two workers run a function with two instances under a live producer; the
-// broker is frozen (SIGSTOP) for 10 s, ten health-check intervals, then
-// restarted (stopped with SIGTERM and started again on its data). After
-// each, every check must hold again, and every message the broker
-// acknowledged must come out of the function.
+// TestMain in the background. Two workers run a function with two instances
+// under a live producer; the broker is frozen (SIGSTOP) for 10 s, ten
+// health-check intervals, then restarted (stopped with SIGTERM and started
+// again on its data, which takes a minute or more). After each, every check
+// must hold again, and every message the broker acknowledged must come out of
+// the function.
 func TestBrokerFaults(t *testing.T) {
 	t.Parallel()
 	p := ownStandalone.get(t)
-	for _, fault := range []string{"frozen", "restarted"} {
-		t.Run(fault, func(t *testing.T) {
-			name := map[string]string{"frozen": "broker frozen 10 s (SIGSTOP), live producer",
-				"restarted": "broker restarted, live producer"}[fault]
-			res := experiment(t, name)
-			c := newCluster(t, p, res, 2, nil)
-			c.out = "persistent://" + c.ns + "/out"
-			expect := map[string]fate{"relay": present(2)}
-			if code, body, err := c.submit(c.live()[0], http.MethodPost, "relay", 2, false); err != nil || !ok(code) {
-				t.Fatalf("create: %d %s %v", code, body, err)
-			}
-			c.converge("setup", time.Now(), 2*time.Minute, expect)
-			tr := startTraffic(t, p.ServiceURL, c.in, c.out)
-			// Some traffic through before the fault.
-			harness.Eventually(t, time.Minute, "outputs before the fault", func() error {
-				tr.mu.Lock()
-				defer tr.mu.Unlock()
-				if len(tr.received) < 20 {
-					return fmt.Errorf("%d outputs", len(tr.received))
-				}
-				return nil
-			})
-
-			start := time.Now()
-			switch fault {
-			case "frozen":
-				if err := ownStandalone.signal(syscall.SIGSTOP); err != nil {
-					t.Fatal(err)
-				}
-				time.Sleep(10 * time.Second) // the fault itself: how long the broker is gone
-				if err := ownStandalone.signal(syscall.SIGCONT); err != nil {
-					t.Fatal(err)
-				}
-			case "restarted":
-				if err := ownStandalone.restart(); err != nil {
-					t.Fatal(err)
+	res := experiment(t, "broker frozen 10 s, then restarted; live producer")
+	c := newCluster(t, p, res, 2, nil)
+	c.out = "persistent://" + c.ns + "/out"
+	expect := map[string]fate{"relay": present(2)}
+	if code, body, err := c.submit(c.live()[0], http.MethodPost, "relay", 2, false); err != nil || !ok(code) {
+		t.Fatalf("create: %d %s %v", code, body, err)
+	}
+	c.converge("setup", time.Now(), 2*time.Minute, expect)
+	tr := startTraffic(t, p.ServiceURL, c.in, c.out)
+	flowing := func(what string) {
+		t.Helper()
+		tr.mu.Lock()
+		from := tr.next
+		tr.mu.Unlock()
+		harness.Eventually(t, 3*time.Minute, what, func() error {
+			tr.mu.Lock()
+			defer tr.mu.Unlock()
+			for seq := range tr.received {
+				if seq >= from {
+					return nil
 				}
 			}
-			gone := time.Since(start)
-			t.Logf("broker %s; back after %s", fault, gone.Round(100*time.Millisecond))
-			back := time.Now()
-			d, _ := c.converge("broker "+fault, back, 3*time.Minute, expect)
-			// Messages sent after it is back flow too.
-			harness.Eventually(t, 2*time.Minute, "new outputs after the fault", func() error {
-				tr.mu.Lock()
-				defer tr.mu.Unlock()
-				for seq := range tr.acked {
-					if tr.received[seq] > 0 && seq > tr.next-200 {
-						return nil
-					}
-				}
-				return fmt.Errorf("no output of a recent message yet")
-			})
-			d = max(d, time.Since(back))
-			res.recovered(d)
-			tr.stop()
-			missing, acked, dups := tr.missing(2 * time.Minute)
-			if missing > 0 {
-				res.lost += missing
-				t.Errorf("%d of %d acknowledged messages never came out", missing, acked)
-			}
-			c.countExits()
-			res.note = fmt.Sprintf("broker gone %s; messages: %d acknowledged, %d lost, %d delivered twice (at-least-once)",
-				gone.Round(100*time.Millisecond), acked, missing, dups)
+			return fmt.Errorf("no output of a message sent after #%d yet (%d sent)", from, tr.next)
 		})
 	}
+	flowing("outputs before the faults")
+
+	var gone []string
+	for _, fault := range []string{"frozen", "restarted"} {
+		start := time.Now()
+		switch fault {
+		case "frozen":
+			if err := ownStandalone.signal(syscall.SIGSTOP); err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(10 * time.Second) // the fault itself: how long the broker is gone
+			if err := ownStandalone.signal(syscall.SIGCONT); err != nil {
+				t.Fatal(err)
+			}
+		case "restarted":
+			if err := ownStandalone.restart(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		back := time.Now()
+		gone = append(gone, fmt.Sprintf("%s %s", fault, back.Sub(start).Round(100*time.Millisecond)))
+		t.Logf("broker %s; back after %s", fault, back.Sub(start).Round(100*time.Millisecond))
+		c.converge("broker "+fault, back, 3*time.Minute, expect)
+		// Messages sent now flow through the functions again.
+		flowing("outputs after the broker was " + fault)
+		res.recovered(time.Since(back))
+		if t.Failed() {
+			break
+		}
+	}
+	missing, acked, dups := tr.missing(2 * time.Minute)
+	tr.stop()
+	if missing > 0 {
+		res.lost += missing
+		t.Errorf("%d of %d acknowledged messages never came out", missing, acked)
+	}
+	c.countExits()
+	res.note = fmt.Sprintf("broker gone: %s; messages: %d acknowledged, %d lost, %d delivered twice (at-least-once)",
+		strings.Join(gone, ", "), acked, missing, dups)
 }

@@ -59,6 +59,7 @@ func (o *op) outcome() fate {
 // acknowledged change must hold, every other be all or nothing, and no
 // instance run twice; the victim then restarts and rejoins.
 func TestKillDuringChanges(t *testing.T) {
+	t.Parallel()
 	p := harness.RequirePulsar(t)
 	res := experiment(t, "kill -9 leader/member during create/update/delete")
 	c := newCluster(t, p, res, 3, nil)
@@ -156,6 +157,7 @@ func TestKillDuringChanges(t *testing.T) {
 // then 50 deletes at once: every one answered with success, every function
 // there (and running once) after the creates and gone after the deletes.
 func TestConcurrentCreatesAndDeletes(t *testing.T) {
+	t.Parallel()
 	p := harness.RequirePulsar(t)
 	res := experiment(t, "50 concurrent creates, then 50 deletes")
 	c := newCluster(t, p, res, 3, nil)

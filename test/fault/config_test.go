@@ -49,6 +49,7 @@ func pointAt(t *testing.T, link, target string) {
 // keep serving and keep its instance (same process); each good file after it
 // must be applied; the worker never exits.
 func TestConfigReloadTorture(t *testing.T) {
+	t.Parallel()
 	p := harness.RequirePulsar(t)
 	res := experiment(t, "config reload torture (13 kinds of file)")
 	c := newCluster(t, p, res, 1, nil)

@@ -55,6 +55,7 @@ func regularFiles(dir string) []string {
 // the download fills the disk. The function must say why it does not run,
 // leave no partial file behind, and start once there is space.
 func TestDiskFullDuringDownload(t *testing.T) {
+	t.Parallel()
 	p := harness.RequirePulsar(t)
 	res := experiment(t, "disk full in downloadDirectory")
 	dir := mountTmpfs(t, "1m")

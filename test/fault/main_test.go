@@ -18,10 +18,12 @@
 // prints one line per experiment after the run, also when every test passed,
 // so that `make test` shows the figures.
 //
-// The broker experiments restart a broker, so they run against a second
+// The broker experiment restarts a broker, so it runs against a second
 // standalone of this package's own (scripts/pulsar.sh with its own ports and
-// state directory), started in the background by TestMain while the other
-// experiments run against the shared one, and stopped at the end.
+// state directory), started in the background by TestMain and stopped at the
+// end. Every experiment has its own workers, namespaces and functions and
+// calls t.Parallel: the broker one (first in file order) waits for its
+// standalone while the others run beside it on the shared one.
 package fault
 
 import (

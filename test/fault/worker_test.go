@@ -52,6 +52,7 @@ func (c *cluster) orphansOf(pids ...int) []process {
 // kill would). Its instances must not outlive it (they would run twice once
 // moved), the others take them over, and the restarted worker rejoins.
 func TestWorkerStoppedWithInstances(t *testing.T) {
+	t.Parallel()
 	p := harness.RequirePulsar(t)
 	res := experiment(t, "SIGTERM / kill -9 of a worker with instances")
 	c := newCluster(t, p, res, 3, nil)
@@ -94,6 +95,7 @@ func TestWorkerStoppedWithInstances(t *testing.T) {
 // TestFrozenInstance: an instance stopped with SIGSTOP is replaced after
 // missed health checks, while /metrics and status keep answering.
 func TestFrozenInstance(t *testing.T) {
+	t.Parallel()
 	p := harness.RequirePulsar(t)
 	res := experiment(t, "SIGSTOP of an instance")
 	c := newCluster(t, p, res, 1, nil)
