@@ -6,12 +6,15 @@
 #
 # Environment: FUZZTIME (go test's -fuzztime, default 5s).
 #
-# Targets run one after the other (go test -fuzz takes one target of one package at a time, and
-# uses every core). For each it prints the package, the target and the executions go test
-# reported last ("fuzz: elapsed: ..., execs: N"; go counts what its workers have reported, so this
-# is a lower bound), then a summary. A crash, a failing input or a build error fails the run;
-# go test then writes the failing input to the package's testdata/fuzz/<target>/, where a plain
-# `go test` replays it until it is fixed.
+# Each package's test binary is built once (go test -c), its code instrumented for coverage
+# guidance as `go test -fuzz` does it (-d=libfuzzer), but only this module's packages: the
+# dependencies' counters would slow every execution and guide towards their code, not ours.
+# Then its targets run one after the other, each with the binary's -test.fuzz (one target at a
+# time, a worker per core), in the package directory, with go's fuzz cache. For each target it
+# prints the package, the target and the executions go reported last ("fuzz: elapsed: ...,
+# execs: N"; the count of what the fuzz workers had reported, so a lower bound), then a summary.
+# A crash, a failing input or a build error fails the run; the failing input is written to the
+# package's testdata/fuzz/<target>/, where a plain `go test` replays it until it is fixed.
 set -uo pipefail
 
 # shellcheck source=scripts/lib/common.sh
@@ -28,17 +31,33 @@ mapfile -t targets < <(grep -rE --include='*_test.go' '^func Fuzz[A-Za-z0-9_]*\(
 	--exclude-dir=.git --exclude-dir=bin --exclude-dir=dist . |
 	sed -E 's|^\./(.*)/[^/]*_test\.go:func (Fuzz[A-Za-z0-9_]*)\(.*|\1 \2|' | sort -u)
 
+module=$("$GO" list -m)
+cache=$("$GO" env GOCACHE)/fuzz
+bins=$(mktemp -d "${TMPDIR:-/tmp}/pfw-fuzz.XXXXXX")
+trap 'rm -rf -- "$bins"' EXIT
+
 total_start=$(pfw_now)
 failed=()
 summary=()
 ran=0
+built=""
 for entry in "${targets[@]}"; do
 	dir=${entry% *}
 	name=${entry#* }
 	[[ $name =~ $filter ]] || continue
 	ran=$((ran + 1))
 	start=$(pfw_now)
-	out=$("$GO" test -run '^$' -fuzz "^${name}\$" -fuzztime "$FUZZTIME" "./$dir" 2>&1)
+	bin=$bins/${dir//\//_}.test
+	if [[ $built != *" $dir "* ]]; then
+		if ! out=$("$GO" test -c -o "$bin" -gcflags="$module/...=-d=libfuzzer" "./$dir" 2>&1); then
+			echo "$out" >&2
+			failed+=("$dir (build)")
+			continue
+		fi
+		built+=" $dir "
+	fi
+	out=$(cd "$dir" && "$bin" -test.run '^$' -test.fuzz "^${name}\$" -test.fuzztime "$FUZZTIME" \
+		-test.fuzzcachedir "$cache/$module/$dir" 2>&1)
 	status=$?
 	execs=$(grep -oE 'execs: [0-9]+' <<<"$out" | tail -n 1 | grep -oE '[0-9]+')
 	line=$(printf '%-32s %-28s %10s execs  %3d s' "$dir" "$name" "${execs:-?}" "$(($(pfw_now) - start))")

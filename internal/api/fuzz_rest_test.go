@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"net/textproto"
 	"os"
+	"sync"
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -40,10 +41,20 @@ var fuzzRoutes = []fuzzRoute{
 	{"POST", "/admin/v3/functions/upload", "data"},
 }
 
-// fuzzServer is a leader's API over the fake backends, holding a function
-// "ex", a source "src" and a sink "snk".
-func fuzzServer() *Server {
+// fuzzServer is a leader's API over the fake backends, built once per
+// process (building the routes costs more than a request); fuzzReset puts
+// back its function "ex", source "src" and sink "snk" before every request.
+var fuzzServer = sync.OnceValues(func() (*Server, *fakeFunctions) {
 	f := newFakeFunctions()
+	return New(leaderWorker, nil, prometheus.NewRegistry(), slog.New(slog.NewTextHandler(io.Discard, nil)),
+		WithFunctions(f), WithConnectors(&fakeConnectors{}), WithLifecycle(newFakeLifecycle()), WithState(newFakeState()),
+		WithMaxPackageBytes(1<<20), WithMaxParallelism(1000)), f
+})
+
+func fuzzReset(f *fakeFunctions) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.metas, f.uploads, f.submitted, f.deleted = map[string]*pb.FunctionMetaData{}, map[string][]byte{}, nil, nil
 	for name, kind := range map[string]pb.FunctionDetails_ComponentType{
 		"ex": pb.FunctionDetails_FUNCTION, "src": pb.FunctionDetails_SOURCE, "snk": pb.FunctionDetails_SINK,
 	} {
@@ -56,9 +67,6 @@ func fuzzServer() *Server {
 		}
 		f.uploads["public/default/"+name+"/f.py"] = []byte("print(1)\n")
 	}
-	return New(leaderWorker, nil, prometheus.NewRegistry(), slog.New(slog.NewTextHandler(io.Discard, nil)),
-		WithFunctions(f), WithConnectors(&fakeConnectors{}), WithLifecycle(newFakeLifecycle()), WithState(newFakeState()),
-		WithMaxPackageBytes(1<<20), WithMaxParallelism(1000))
 }
 
 const fuzzBoundary = "fuzzboundary"
@@ -106,7 +114,9 @@ func serveFuzz(t *testing.T, tmp string, r fuzzRoute, contentType string, body [
 	req := httptest.NewRequest(r.method, r.path, bytes.NewReader(body))
 	req.Header.Set("Content-Type", contentType)
 	rec := httptest.NewRecorder()
-	fuzzServer().ServeHTTP(rec, req)
+	srv, backend := fuzzServer()
+	fuzzReset(backend)
+	srv.ServeHTTP(rec, req)
 	if rec.Code >= 500 {
 		t.Fatalf("%s %s: %d %s", r.method, r.path, rec.Code, rec.Body)
 	}

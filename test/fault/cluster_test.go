@@ -64,9 +64,9 @@ func TestKillDuringChanges(t *testing.T) {
 	res := experiment(t, "kill -9 leader/member during create/update/delete")
 	c := newCluster(t, p, res, 3, nil)
 	expect := map[string]fate{}
-	for i := range 3 {
+	for i := range 5 {
 		name := fmt.Sprintf("base-%d", i)
-		if code, body, err := c.submit(c.live()[i], http.MethodPost, name, 1, false); err != nil || !ok(code) {
+		if code, body, err := c.submit(c.live()[i%3], http.MethodPost, name, 1, false); err != nil || !ok(code) {
 			t.Fatalf("create %s: %d %s %v", name, code, body, err)
 		}
 		expect[name] = present(1)

@@ -30,7 +30,7 @@ func (c *cluster) workerWithInstances() *harness.Worker {
 	return pick
 }
 
-// childrenOf lists the instance processes whose parent was pid, or that were
+// orphansOf lists the instance processes whose parent is one of pids, or that were
 // left to init (ppid 1) or a subreaper: after their worker has exited, any
 // such process has outlived it.
 func (c *cluster) orphansOf(pids ...int) []process {
