@@ -59,7 +59,6 @@ func TestConfigReloadTorture(t *testing.T) {
 		t.Fatalf("create: %d %s %v", code, body, err)
 	}
 	c.converge("setup", time.Now(), 2*time.Minute, expect)
-	pid := instanceProcesses(c.ns)[0].pid
 
 	// The worker reads its config through a symlink, so that symlinks can be
 	// swapped: worker.yml -> good.yml. It has been running on a plain file
@@ -79,7 +78,7 @@ func TestConfigReloadTorture(t *testing.T) {
 	c.mu.Unlock()
 	w.WaitReady(90 * time.Second)
 	c.converge("restarted on the symlinked config", time.Now(), 2*time.Minute, expect)
-	pid = instanceProcesses(c.ns)[0].pid
+	pid := instanceProcesses(c.ns)[0].pid
 
 	workerPort := regexp.MustCompile(`(?m)^workerPort: (\d+)$`)
 	if !workerPort.Match(good) {

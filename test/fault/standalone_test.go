@@ -81,8 +81,9 @@ func (s *standalone) setup() error {
 	s.broker, s.web = ports["BROKER"], ports["WEB"]
 	s.env = []string{
 		"PFW_PULSAR_STATE_DIR=" + dir,
-		"PFW_PULSAR_STREAM_STORAGE=0", // scripts/test.sh exports 1 for the shared one
-		"PFW_PULSAR_START_TIMEOUT=300",
+		"PFW_PULSAR_STREAM_STORAGE=0",  // scripts/test.sh exports 1 for the shared one
+		"PFW_PULSAR_START_TIMEOUT=420", // a loaded 2-core machine has taken 5 minutes
+		"PFW_PULSAR_STOP_TIMEOUT=10",   // the restart is the fault: no need for a long goodbye
 	}
 	for name, p := range ports {
 		s.env = append(s.env, "PFW_PULSAR_"+name+"_PORT="+strconv.Itoa(p))
@@ -114,8 +115,8 @@ func (s *standalone) get(t *testing.T) harness.Pulsar {
 	}
 	select {
 	case <-s.ready:
-	case <-time.After(6 * time.Minute):
-		t.Fatal("the fault suite's own standalone did not start within 6 minutes")
+	case <-time.After(8 * time.Minute):
+		t.Fatal("the fault suite's own standalone did not start within 8 minutes")
 	}
 	if s.err != nil {
 		if os.Getenv("CI") == "true" {
