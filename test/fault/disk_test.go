@@ -143,12 +143,8 @@ func TestDiskFullDuringDownload(t *testing.T) {
 	}
 	d, _ := c.converge("after space came back", start, 3*time.Minute, expect)
 	res.recovered(d)
-	res.note = "status: " + strings.TrimSpace(firstN(reason, 90))
-}
-
-func firstN(s string, n int) string {
-	if len(s) > n {
-		return s[:n] + "..."
+	if i := strings.LastIndex(reason, "/"); i >= 0 {
+		reason = "..." + reason[i:] // the end says it: .../dl-123: no space left on device
 	}
-	return s
+	res.note = "status said: " + reason
 }
