@@ -15,8 +15,9 @@
 //   - recovery: from the fault until every check holds again.
 //
 // Every figure must be 0 (recovery is measured, not asserted). TestMain
-// prints one line per experiment after the run, also when every test passed,
-// so that `make test` shows the figures.
+// prints one line per experiment after the run, also when every test passed
+// (to stdout, and to the file PFW_FAULT_SUMMARY names, which scripts/test.sh
+// prints: go test shows only "ok" of a passing package without -v).
 //
 // The broker experiment restarts a broker, so it runs against a second
 // standalone of this package's own (scripts/pulsar.sh with its own ports and
@@ -81,21 +82,32 @@ func (r *result) recovered(d time.Duration) {
 	}
 }
 
+// printSummary prints the table to stdout, which go test shows with -v or
+// when the package fails, and writes it to the file PFW_FAULT_SUMMARY names,
+// if any: scripts/test.sh (make test) prints that file after go test, since
+// go test shows nothing but "ok" of a package that passes.
 func printSummary() {
 	resultsMu.Lock()
 	defer resultsMu.Unlock()
 	if len(results) == 0 {
 		return
 	}
-	fmt.Printf("\nfault suite summary (recovery: longest time from a fault until every check held again)\n")
-	fmt.Printf("%-50s %5s %5s %5s %5s %7s %10s  %s\n", "experiment", "lost", "dups", "half", "exits", "faults", "recovery", "")
+	var b strings.Builder
+	fmt.Fprintf(&b, "fault suite summary (recovery: longest time from a fault until every check held again)\n")
+	fmt.Fprintf(&b, "%-50s %5s %5s %5s %5s %7s %10s  %s\n", "experiment", "lost", "dups", "half", "exits", "faults", "recovery", "")
 	for _, r := range results {
 		verdict := "ok"
 		if r.failed {
 			verdict = "FAILED"
 		}
-		fmt.Printf("%-50s %5d %5d %5d %5d %7d %10s  %s %s\n", r.name, r.lost, r.duplicates, r.halfApplied, r.exits,
+		fmt.Fprintf(&b, "%-50s %5d %5d %5d %5d %7d %10s  %s %s\n", r.name, r.lost, r.duplicates, r.halfApplied, r.exits,
 			r.faults, r.recovery.Round(10*time.Millisecond), verdict, r.note)
+	}
+	fmt.Print("\n" + b.String())
+	if path := os.Getenv("PFW_FAULT_SUMMARY"); path != "" {
+		if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
+			fmt.Fprintf(os.Stderr, "fault: write the summary to %s: %v\n", path, err)
+		}
 	}
 }
 
