@@ -31,6 +31,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -118,6 +119,9 @@ func TestMain(m *testing.M) {
 	}
 	code := m.Run()
 	ownStandalone.stop()
+	if goFunctionBin != "" {
+		_ = os.RemoveAll(filepath.Dir(goFunctionBin))
+	}
 	printSummary()
 	os.Exit(code)
 }

@@ -65,11 +65,15 @@ func (s *standalone) startInBackground() {
 }
 
 func (s *standalone) setup() error {
+	stopAbandoned()
 	dir, err := os.MkdirTemp("", "pfw-fault-pulsar-")
 	if err != nil {
 		return fmt.Errorf("state dir of the fault suite's standalone: %w", err)
 	}
 	s.stateDir = dir
+	if err := os.WriteFile(filepath.Join(dir, ownerFile), []byte(strconv.Itoa(os.Getpid())), 0o644); err != nil {
+		return fmt.Errorf("state dir of the fault suite's standalone: %w", err)
+	}
 	ports := map[string]int{}
 	for _, name := range []string{"BROKER", "WEB", "ZK", "STREAM", "BOOKIE"} {
 		p, err := freePort()
@@ -89,6 +93,31 @@ func (s *standalone) setup() error {
 		s.env = append(s.env, "PFW_PULSAR_"+name+"_PORT="+strconv.Itoa(p))
 	}
 	return nil
+}
+
+// ownerFile holds the pid of the test process that started a standalone.
+const ownerFile = "fault-suite.pid"
+
+// stopAbandoned stops the standalones of earlier runs whose test process is
+// gone without stopping them (go test's -timeout panics past TestMain's
+// cleanup), and deletes their state directories. Those of runs still going
+// are left alone.
+func stopAbandoned() {
+	dirs, _ := filepath.Glob(filepath.Join(os.TempDir(), "pfw-fault-pulsar-*"))
+	for _, dir := range dirs {
+		b, err := os.ReadFile(filepath.Join(dir, ownerFile))
+		if err != nil {
+			continue
+		}
+		pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+		if err != nil || syscall.Kill(pid, 0) == nil {
+			continue
+		}
+		old := &standalone{stateDir: dir, env: []string{"PFW_PULSAR_STATE_DIR=" + dir}}
+		if err := old.pulsarSh("clean", false); err != nil {
+			fmt.Fprintf(os.Stderr, "fault: stop an abandoned standalone: %v\n", err)
+		}
+	}
 }
 
 // pulsarSh runs scripts/pulsar.sh cmd for this standalone; keepData makes an
