@@ -280,12 +280,21 @@ func TestManagerCrashLoopBacksOff(t *testing.T) {
 	o.BackoffInitial, o.BackoffMax = 100*time.Millisecond, 400*time.Millisecond
 	script := fakeInstanceScript(t, "PFW_FAKE_EXIT=7")
 	m, _ := startManager(t, o, ProcessLauncher{}, FetcherFunc(func(context.Context, *pb.Instance) (string, error) { return script, nil }))
+	start := time.Now()
 	m.Apply([]*pb.Assignment{assignment("public", "default", "loop", 0, pb.FunctionDetails_GO, 1)})
-	time.Sleep(1500 * time.Millisecond)
-	info := m.Instances()[0]
-	// 0.1+0.2+0.4+0.4... s plus start time: about 4-5 restarts in 1.5 s, not dozens.
-	if info.Restarts < 2 || info.Restarts > 7 {
-		t.Errorf("%d restarts in 1.5 s", info.Restarts)
+	// Three restarts wait at least 0.1+0.2+0.4 s between them; without the
+	// backoff they would come as fast as the fake instance exits. Load only
+	// makes it slower, so the lower bound holds on any machine.
+	var info InstanceInfo
+	deadline := time.Now().Add(time.Minute)
+	for info = m.Instances()[0]; info.Restarts < 3; info = m.Instances()[0] {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d restarts after a minute", info.Restarts)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if elapsed := time.Since(start); elapsed < 700*time.Millisecond {
+		t.Errorf("3 restarts in %s, want the backoff's 0.7 s at least", elapsed)
 	}
 	if !strings.Contains(info.LastError, "exit code 7") {
 		t.Errorf("last error %q", info.LastError)
