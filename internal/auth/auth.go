@@ -107,12 +107,6 @@ func WithPolicies(p Policies) Option {
 	return func(a *Authz) { a.policies = p }
 }
 
-// WithCacheTTL sets how long policy lookups are reused (default 0: not reused,
-// only shared by concurrent requests; <=0 disables caching).
-func WithCacheTTL(d time.Duration) Option {
-	return func(a *Authz) { a.cache.ttl = d }
-}
-
 // state is one immutable generation of settings and providers.
 type state struct {
 	authn, authz, metrics bool

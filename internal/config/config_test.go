@@ -577,11 +577,11 @@ functionInstanceMinResources:
 	if !slices.Equal(got, want) {
 		t.Errorf("problems:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
-	if !ps.HasErrors() || len(ps.Errors()) != 7 || len(ps.Warnings()) != 2 {
-		t.Errorf("HasErrors=%v errors=%d warnings=%d", ps.HasErrors(), len(ps.Errors()), len(ps.Warnings()))
+	if warnings := len(ps) - len(ps.Errors()); !ps.HasErrors() || len(ps.Errors()) != 7 || warnings != 2 {
+		t.Errorf("HasErrors=%v errors=%d warnings=%d", ps.HasErrors(), len(ps.Errors()), warnings)
 	}
-	if err := ps.Err(); err == nil || !strings.Contains(err.Error(), "test.yml:2: workerPort") {
-		t.Errorf("Err() = %v", err)
+	if first := ps.Errors()[0].String(); !strings.Contains(first, "test.yml:2: workerPort") {
+		t.Errorf("first error %q, want it to name test.yml:2: workerPort", first)
 	}
 }
 
