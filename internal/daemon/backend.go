@@ -53,7 +53,7 @@ func (f functions) Submit(ctx context.Context, md *pb.FunctionMetaData, del bool
 	if err != nil {
 		return err
 	}
-	if leader.WorkerID == f.d.self().WorkerID {
+	if leader.WorkerID == f.d.self.WorkerID {
 		return &api.StatusError{Code: http.StatusServiceUnavailable, Reason: "Leader not yet ready. Please retry again"}
 	}
 	if err := f.forward(ctx, leader, md, del); err != nil {
@@ -225,8 +225,8 @@ func (f functions) InstanceOwner(fqfn string, instanceID int) (cluster.WorkerInf
 	if !ok {
 		return cluster.WorkerInfo{}, false
 	}
-	if owner == f.d.self().WorkerID {
-		return f.d.self(), true
+	if owner == f.d.self.WorkerID {
+		return f.d.self, true
 	}
 	if ms := f.d.members.Load(); ms != nil {
 		for _, m := range *ms {
@@ -238,7 +238,7 @@ func (f functions) InstanceOwner(fqfn string, instanceID int) (cluster.WorkerInf
 	return cluster.WorkerInfo{WorkerID: owner}, false
 }
 
-func (f functions) Self() cluster.WorkerInfo { return f.d.self() }
+func (f functions) Self() cluster.WorkerInfo { return f.d.self }
 
 // WorkerURL uses this worker's scheme for its peers: a cluster runs TLS on all
 // its workers or on none.

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -38,6 +39,8 @@ type Daemon struct {
 	cfg     *config.Config
 	current atomic.Pointer[config.Config]
 	path    string
+	// self is this worker as the cluster knows it, fixed at New.
+	self    cluster.WorkerInfo
 	level   *slog.LevelVar
 	log     *slog.Logger
 	metrics *workerMetrics
@@ -96,6 +99,15 @@ func New(cfg *config.Config, o Options) *Daemon {
 	d := &Daemon{cfg: cfg, path: o.ConfigPath, level: o.Level, log: log, fatal: make(chan error, 1), notify: systemd.NewNotifier(), progress: newProgress(),
 		refresh: make(chan struct{}, 1)}
 	d.current.Store(cfg)
+	localHost := ""
+	if strings.TrimSpace(cfg.WorkerHostname) == "" {
+		localHost = canonicalHostname(context.Background())
+	}
+	d.self = cluster.WorkerInfo{
+		WorkerID:       cfg.EffectiveWorkerId(localHost),
+		WorkerHostname: cfg.EffectiveHostname(localHost),
+		Port:           cfg.AdvertisedPort(),
+	}
 	d.metrics = newWorkerMetrics(cfg.PulsarFunctionsCluster, d)
 	d.java = newJavaMetrics(d, d.metrics.registry)
 	return d
@@ -221,7 +233,7 @@ func (d *Daemon) start(ctx context.Context) error {
 	if err := b.EnsureSubscription(ctx, d.cfg.CoordinationTopic(), cluster.Subscription); err != nil {
 		return err
 	}
-	m, err := cluster.Join(ctx, b.Client, b, d.cfg.CoordinationTopic(), d.self(),
+	m, err := cluster.Join(ctx, b.Client, b, d.cfg.CoordinationTopic(), d.self,
 		d.metrics.skipCounter(d.cfg.CoordinationTopic()), d.log.With("component", "cluster"))
 	if err != nil {
 		return err
@@ -232,14 +244,14 @@ func (d *Daemon) start(ctx context.Context) error {
 	// member already (so its instances are not moved meanwhile), but it
 	// answers 503 until its view is complete.
 	d.meta = metadata.New(b.Client, metadata.Options{
-		Topic: d.cfg.MetadataTopic(), WorkerID: d.self().WorkerID,
+		Topic: d.cfg.MetadataTopic(), WorkerID: d.self.WorkerID,
 		Compacted: d.cfg.UseCompactedMetadataTopic, Logger: d.log.With("component", "metadata"),
 		Skipped: d.metrics.skipCounter(d.cfg.MetadataTopic()),
 	})
 	if err := d.meta.Load(ctx); err != nil {
 		return err
 	}
-	d.assignments = scheduler.NewAssignments(b.Client, d.cfg.AssignmentTopic(), d.self().WorkerID,
+	d.assignments = scheduler.NewAssignments(b.Client, d.cfg.AssignmentTopic(), d.self.WorkerID,
 		d.metrics.skipCounter(d.cfg.AssignmentTopic()), d.log.With("component", "assignments"))
 	if err := d.assignments.Load(ctx); err != nil {
 		return err
@@ -253,7 +265,7 @@ func (d *Daemon) start(ctx context.Context) error {
 	d.initialized.Store(true)
 	d.metrics.startupTime.Set(time.Since(started).Seconds())
 	d.java.startUp.Observe(ms(time.Since(started)))
-	d.log.Info("worker initialized", "worker", d.self().String(), "took", time.Since(started).Round(time.Millisecond))
+	d.log.Info("worker initialized", "worker", d.self.String(), "took", time.Since(started).Round(time.Millisecond))
 	return nil
 }
 
@@ -311,14 +323,6 @@ func (d *Daemon) refreshMembership(ctx context.Context, m *cluster.Membership, l
 		d.memberCount.Store(int64(len(members)))
 	} else if ctx.Err() == nil {
 		d.log.Warn("read cluster members", "err", err)
-	}
-}
-
-func (d *Daemon) self() cluster.WorkerInfo {
-	return cluster.WorkerInfo{
-		WorkerID:       d.cfg.EffectiveWorkerId(),
-		WorkerHostname: d.cfg.EffectiveHostname(),
-		Port:           d.cfg.AdvertisedPort(),
 	}
 }
 

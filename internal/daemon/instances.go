@@ -95,7 +95,7 @@ func (d *Daemon) startInstances(ctx context.Context) error {
 	}
 	d.packages = store
 	d.fetcher.store.Store(store)
-	self := d.self().WorkerID
+	self := d.self.WorkerID
 	apply := func() { d.runtime.Apply(d.wanted(d.assignments.ForWorker(self))) }
 	d.assignments.OnChange(apply)
 	apply()

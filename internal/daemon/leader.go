@@ -45,7 +45,7 @@ func (d *Daemon) lead(ctx context.Context) error {
 			d.sched.Store(sched)
 			leading = true
 			d.leading.Store(true)
-			d.log.Info("this worker leads the cluster", "worker", d.self().WorkerID)
+			d.log.Info("this worker leads the cluster", "worker", d.self.WorkerID)
 		case !want && leading:
 			d.leading.Store(false)
 			d.sched.Store(nil)
@@ -81,7 +81,7 @@ func (d *Daemon) becomeLeader(ctx context.Context) (*scheduler.Scheduler, error)
 	m := d.membership.Load()
 	stillLeader := func(ctx context.Context) bool {
 		l, err := m.Leader(ctx)
-		return err == nil && l.WorkerID == d.self().WorkerID
+		return err == nil && l.WorkerID == d.self.WorkerID
 	}
 	if err := d.assignments.Lead(ctx, stillLeader); err != nil {
 		return nil, err

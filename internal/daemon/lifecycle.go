@@ -76,7 +76,7 @@ func (l lifecycle) Trigger(ctx context.Context, req api.TriggerRequest) ([]byte,
 	if err != nil {
 		return nil, fmt.Errorf("trigger %s: input topic %q: %w", req.FQFN, req.InputTopic, err)
 	}
-	name := l.d.self().WorkerID + "-trigger-" + req.FQFN
+	name := l.d.self.WorkerID + "-trigger-" + req.FQFN
 	client := l.d.broker.Client
 	var rd pulsar.Reader
 	if req.OutputTopic != "" {

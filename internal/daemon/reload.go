@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/pulsar-functions-worker/pulsar-functions-worker/internal/config"
+	"github.com/pulsar-functions-worker/pulsar-functions-worker/internal/reload"
 )
 
 // reloader applies the live part of a new config, Prometheus-style: each one
@@ -168,10 +169,10 @@ func (d *Daemon) watchConfig(ctx context.Context) error {
 	if d.path == "" {
 		return nil
 	}
-	reload := func(ctx context.Context) {
+	apply := func(ctx context.Context) {
 		rctx, cancel := context.WithTimeout(ctx, time.Minute)
 		defer cancel()
 		d.Reload(rctx)
 	}
-	return config.Watch(ctx, d.path, reload, d.log.With("component", "config"))
+	return reload.Watch(ctx, d.path, apply, d.log.With("component", "config"))
 }

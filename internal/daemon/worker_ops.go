@@ -16,7 +16,7 @@ type workerOps struct{ d *Daemon }
 
 var _ api.WorkerOps = workerOps{}
 
-func (o workerOps) Self() cluster.WorkerInfo { return o.d.self() }
+func (o workerOps) Self() cluster.WorkerInfo { return o.d.self }
 
 func (o workerOps) scheduler() (*scheduler.Scheduler, error) {
 	if s := o.d.sched.Load(); s != nil {
