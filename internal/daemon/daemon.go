@@ -25,6 +25,7 @@ import (
 	"github.com/pulsar-functions-worker/pulsar-functions-worker/internal/packages"
 	"github.com/pulsar-functions-worker/pulsar-functions-worker/internal/runtime"
 	"github.com/pulsar-functions-worker/pulsar-functions-worker/internal/scheduler"
+	"github.com/pulsar-functions-worker/pulsar-functions-worker/internal/service"
 	"github.com/pulsar-functions-worker/pulsar-functions-worker/internal/systemd"
 )
 
@@ -56,7 +57,9 @@ type Daemon struct {
 	packages    *packages.Store
 	runtime     *runtime.Manager
 	fetcher     *lateFetcher
-	guard       guard
+	guard       service.Guard
+	// parts are the components as the API's backends (service) see them.
+	parts *service.Parts
 	// leading is true while this worker holds the state topics' producers.
 	leading atomic.Bool
 	// sched is the scheduler while this worker leads (rebalance, drain).
@@ -108,6 +111,16 @@ func New(cfg *config.Config, o Options) *Daemon {
 		WorkerHostname: cfg.EffectiveHostname(localHost),
 		Port:           cfg.AdvertisedPort(),
 	}
+	d.parts = &service.Parts{
+		Self: d.self,
+		Settings: service.Settings{
+			FunctionsCluster:             cfg.PulsarFunctionsCluster,
+			TLS:                          cfg.TLSEnabled(),
+			ForwardSourceMessageProperty: cfg.ForwardSourceMessageProperty,
+		},
+		Log:     log,
+		Cluster: clusterView{d},
+	}
 	d.metrics = newWorkerMetrics(cfg.PulsarFunctionsCluster, d)
 	d.java = newJavaMetrics(d, d.metrics.registry)
 	return d
@@ -135,8 +148,8 @@ func (d *Daemon) Run(ctx context.Context) error {
 		return err
 	}
 	defer closeState()
-	opts := append([]api.Option{api.WithFunctions(functions{d}), api.WithWorkerOps(workerOps{d}),
-		api.WithWorkerStats(newWorkerStats(d)), api.WithConnectors(connectors{d}), api.WithLifecycle(lifecycle{d}),
+	opts := append([]api.Option{api.WithFunctions(service.Functions{P: d.parts}), api.WithWorkerOps(service.WorkerOps{P: d.parts}),
+		api.WithWorkerStats(service.NewWorkerStats(d.parts)), api.WithConnectors(service.Connectors{P: d.parts}), api.WithLifecycle(service.Lifecycle{P: d.parts}),
 		api.WithMaxParallelism(d.cfg.MaxParallelism), api.WithMaxPackageBytes(d.cfg.MaxPackageSizeBytes)}, stateOpts...)
 	handler := api.New(d, g0, d.metricsGatherer(), d.log.With("component", "api"), opts...)
 
@@ -259,6 +272,10 @@ func (d *Daemon) start(ctx context.Context) error {
 	if err := d.startInstances(ctx); err != nil {
 		return err
 	}
+	d.parts.Connect(service.Connected{
+		Meta: d.meta, Packages: d.packages, Assignments: d.assignments,
+		Admin: service.BrokerAdmin{Client: b.Admin}, Client: b.Client, HTTP: b.HTTP,
+	})
 	// Even a leader follows until it holds the exclusive producers (lead).
 	d.meta.Follow(d.fail)
 	d.assignments.Follow(d.fail)
@@ -360,7 +377,7 @@ func Validate(cfg *config.Config) error {
 	if err := validateBrokerAuth(cfg); err != nil {
 		return err
 	}
-	if _, err := auth.New(authSettings(cfg), auth.WithPolicies(brokerPolicies{})); err != nil {
+	if _, err := auth.New(authSettings(cfg), auth.WithPolicies(service.Policies{P: &service.Parts{}})); err != nil {
 		return fmt.Errorf("authenticationProviders/authorization: %w", err)
 	}
 	return nil
@@ -416,4 +433,28 @@ func (d *Daemon) Assignments(context.Context) (map[string][]string, error) {
 		return map[string][]string{}, nil
 	}
 	return d.assignments.ByWorker(), nil
+}
+
+// clusterView is the daemon's membership and leadership as the services
+// see them.
+type clusterView struct{ d *Daemon }
+
+var _ service.Cluster = clusterView{}
+
+func (c clusterView) Leading() bool { return c.d.leading.Load() }
+
+func (c clusterView) Leader(ctx context.Context) (cluster.WorkerInfo, error) { return c.d.Leader(ctx) }
+
+func (c clusterView) Members() []cluster.WorkerInfo {
+	if ms := c.d.members.Load(); ms != nil {
+		return *ms
+	}
+	return nil
+}
+
+func (c clusterView) Scheduler() service.Scheduler {
+	if s := c.d.sched.Load(); s != nil {
+		return s
+	}
+	return nil
 }

@@ -81,6 +81,7 @@ func (d *Daemon) prepareRuntime(ctx context.Context) {
 	opts.StateDir = stateDir
 	d.fetcher = &lateFetcher{}
 	d.runtime = runtime.NewManager(opts, d.fetcher, l)
+	d.parts.Runtime = d.runtime
 	if n := d.runtime.Adopt(ctx); n > 0 {
 		d.log.Info("adopted instances left running by the previous worker", "count", n)
 	}

@@ -1,4 +1,4 @@
-package daemon
+package service
 
 import (
 	"context"
@@ -39,7 +39,7 @@ func TestIntegrationAuthorizationCost(t *testing.T) {
 	}
 	defer b.Close()
 	a, err := auth.New(auth.Settings{AuthorizationEnabled: true, SuperUserRoles: []string{"super"}},
-		auth.WithPolicies(brokerPolicies{&Daemon{broker: b}}))
+		auth.WithPolicies(Policies{P: connected(Connected{Admin: BrokerAdmin{Client: b.Admin}})}))
 	if err != nil {
 		t.Fatal(err)
 	}
