@@ -136,7 +136,7 @@ func (r fakeRuntime) Restart(string, int) error         { return r.err }
 func (r fakeRuntime) Instances() []runtime.InstanceInfo { return nil }
 
 type fakePackages struct {
-	Packages // only the methods below are used by the tests
+	Packages   // only the methods below are used by the tests
 	connectors map[string]packages.Archive
 }
 
