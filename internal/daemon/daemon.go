@@ -14,8 +14,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"golang.org/x/sync/errgroup"
-
 	"github.com/pulsar-functions-worker/pulsar-functions-worker/internal/api"
 	"github.com/pulsar-functions-worker/pulsar-functions-worker/internal/auth"
 	"github.com/pulsar-functions-worker/pulsar-functions-worker/internal/broker"
@@ -23,6 +21,7 @@ import (
 	"github.com/pulsar-functions-worker/pulsar-functions-worker/internal/config"
 	"github.com/pulsar-functions-worker/pulsar-functions-worker/internal/metadata"
 	"github.com/pulsar-functions-worker/pulsar-functions-worker/internal/packages"
+	"github.com/pulsar-functions-worker/pulsar-functions-worker/internal/run"
 	"github.com/pulsar-functions-worker/pulsar-functions-worker/internal/runtime"
 	"github.com/pulsar-functions-worker/pulsar-functions-worker/internal/scheduler"
 	"github.com/pulsar-functions-worker/pulsar-functions-worker/internal/service"
@@ -155,15 +154,32 @@ func (d *Daemon) Run(ctx context.Context) error {
 
 	d.prepareRuntime(ctx)
 
-	// Work stops when ctx ends or any component fails.
-	g, gctx := errgroup.WithContext(ctx)
+	// Every goroutine of the worker is a named actor of this group; the
+	// shutdown stages stop them in order. The loops wait until the worker
+	// has joined (started) before they begin.
+	g := run.New(d.log.With("component", "lifecycle"))
+	started := make(chan struct{})
+	afterStart := func(f func(context.Context) error) func(context.Context) error {
+		return func(ctx context.Context) error {
+			select {
+			case <-started:
+				return f(ctx)
+			case <-ctx.Done():
+				return nil
+			}
+		}
+	}
 	// First, so that an early SIGHUP reloads instead of killing the worker.
-	g.Go(func() error { return d.watchConfig(gctx) })
+	g.Add("config watch", d.watchConfig, nil)
 	var servers []*http.Server
+	var httpActors []string
 	for _, l := range listeners {
 		srv := newHTTPServer(handler, d.log)
 		servers = append(servers, srv)
-		g.Go(func() error {
+		name := "http " + l.Addr().String()
+		httpActors = append(httpActors, name)
+		// Stopped by the drain stage (Shutdown); the actor only waits.
+		g.Add(name, func(context.Context) error {
 			d.log.Info("serving REST API", "addr", l.Addr().String(), "tls", l.tls)
 			var err error
 			if l.tls != nil {
@@ -176,51 +192,56 @@ func (d *Daemon) Run(ctx context.Context) error {
 				return nil
 			}
 			return fmt.Errorf("serve %s: %w", l.Addr(), err)
-		})
+		}, func() {})
 	}
-	// The runtime outlives gctx: it stops at its own stage of the shutdown,
-	// after the worker has left the cluster and drained HTTP.
-	rtCtx, cancelRuntime := context.WithCancel(context.WithoutCancel(ctx))
-	defer cancelRuntime()
-	runtimeDone := make(chan struct{})
-	g.Go(func() error {
-		if err := d.start(gctx); err != nil {
-			close(runtimeDone)
+	g.Add(actorJoin, func(ctx context.Context) error {
+		if err := d.start(ctx); err != nil {
+			if ctx.Err() != nil {
+				return nil // stopped while joining
+			}
 			return err
 		}
-		go func() {
-			defer close(runtimeDone)
-			if err := d.runtime.Run(rtCtx); err != nil {
-				d.fail(fmt.Errorf("runtime: %w", err))
-			}
-		}()
-		wg, wctx := errgroup.WithContext(gctx)
 		// READY=1 only now: the API serves, the worker is a member, and its
 		// views of the metadata and assignments are complete.
 		if err := d.notify.Ready(d.statusLine()); err != nil {
 			d.log.Warn("notify ready", "err", err)
 		}
-		wg.Go(func() error { return d.watchMembership(wctx) })
-		wg.Go(func() error { return d.watchdog(wctx) })
-		wg.Go(func() error { return d.lead(wctx) })
-		wg.Go(func() error {
-			select {
-			case <-wctx.Done():
-				return nil
-			case err := <-d.fatal:
-				return err
-			}
-		})
-		return wg.Wait()
-	})
-	<-gctx.Done()
-	err = shutdown(workerStopper{d: d, servers: servers, cancelRuntime: cancelRuntime, runtimeDone: runtimeDone, wait: g.Wait}, d.log)
+		close(started)
+		return nil
+	}, nil)
+	g.Add(actorRuntime, afterStart(d.runtime.Run), nil)
+	g.Add("instance feed", afterStart(d.feedInstances), nil)
+	g.Add("membership", afterStart(d.watchMembership), nil)
+	g.Add("watchdog", afterStart(d.watchdog), nil)
+	g.Add("leadership", afterStart(d.lead), nil)
+	g.Add("fatal errors", func(ctx context.Context) error {
+		select {
+		case <-ctx.Done():
+			return nil
+		case err := <-d.fatal:
+			return err
+		}
+	}, nil)
+	g.Start(ctx)
+
+	// Work stops when ctx ends (SIGTERM) or an actor fails.
+	select {
+	case <-ctx.Done():
+	case <-g.Failed():
+	}
+	err = shutdown(workerStopper{d: d, group: g, servers: servers, httpActors: httpActors}, d.log)
 	if ctx.Err() != nil && (err == nil || errors.Is(err, context.Canceled)) {
 		d.log.Info("worker stopped")
 		return nil
 	}
 	return err
 }
+
+// Actors the shutdown stages stop by name.
+const (
+	actorJoin    = "join"
+	actorRuntime = "runtime"
+)
 
 // start connects, bootstraps the functions namespace and joins the cluster,
 // in the Java worker's order.
