@@ -80,6 +80,8 @@ type Daemon struct {
 	// refresh asks the membership loop to look again now (after a
 	// leadership change).
 	refresh chan struct{}
+	// ready is closed once the worker has joined and caught up.
+	ready chan struct{}
 }
 
 // Options are the process-level settings of a worker.
@@ -99,7 +101,7 @@ func New(cfg *config.Config, o Options) *Daemon {
 	}
 	log := o.Logger
 	d := &Daemon{cfg: cfg, path: o.ConfigPath, level: o.Level, log: log, fatal: make(chan error, 1), notify: systemd.NewNotifier(), progress: newProgress(),
-		refresh: make(chan struct{}, 1)}
+		refresh: make(chan struct{}, 1), ready: make(chan struct{})}
 	d.current.Store(cfg)
 	localHost := ""
 	if strings.TrimSpace(cfg.WorkerHostname) == "" {
@@ -207,6 +209,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 			d.log.Warn("notify ready", "err", err)
 		}
 		close(started)
+		close(d.ready)
 		return nil
 	}, nil)
 	g.Add(actorRuntime, afterStart(d.runtime.Run), nil)
