@@ -384,7 +384,9 @@ func (d *Daemon) brokerOptions() broker.Options {
 			VerifyHostname: d.cfg.TlsEnableHostnameVerification,
 		},
 		MaxAttempts: d.cfg.InitialBrokerReconnectMaxRetries,
-		Logger:      d.log.With("component", "broker"),
+		// The broker names its own lines component=broker and the client
+		// library's component=pulsar-client.
+		Logger: d.log,
 		OnWaiting: func(attempt int, err error) {
 			// Waiting for the broker is progress: keep systemd from timing
 			// the start out while we do.
