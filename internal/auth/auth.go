@@ -46,7 +46,7 @@ const defaultAuthorizationTimeout = 30 * time.Second
 // from a metadata-store cache that ZooKeeper watches invalidate; we have no
 // such notification through the admin API. An uncached check costs 1.4-4 ms
 // against a local standalone on a busy machine
-// (TestIntegrationAuthorizationCost in internal/daemon), small beside what
+// (TestIntegrationAuthorizationCost in internal/service), small beside what
 // the checked requests do; concurrent requests for one namespace still share
 // a single lookup.
 const defaultCacheTTL = 0
@@ -105,12 +105,6 @@ type Option func(*Authz)
 // from; required when authorization is enabled.
 func WithPolicies(p Policies) Option {
 	return func(a *Authz) { a.policies = p }
-}
-
-// WithCacheTTL sets how long policy lookups are reused (default 0: not reused,
-// only shared by concurrent requests; <=0 disables caching).
-func WithCacheTTL(d time.Duration) Option {
-	return func(a *Authz) { a.cache.ttl = d }
 }
 
 // state is one immutable generation of settings and providers.

@@ -227,10 +227,11 @@ func TestAllowNamespaceOps(t *testing.T) {
 
 func TestPolicyCache(t *testing.T) {
 	pol := newFakePolicies()
-	a, err := New(authzSettings(), WithPolicies(pol), WithCacheTTL(time.Minute))
+	a, err := New(authzSettings(), WithPolicies(pol))
 	if err != nil {
 		t.Fatal(err)
 	}
+	a.cache.ttl = time.Minute // the worker runs with 0 (defaultCacheTTL); the mechanism is kept and tested
 	var now atomic.Int64
 	now.Store(time.Now().UnixNano())
 	a.cache.now = func() time.Time { return time.Unix(0, now.Load()) }
@@ -544,10 +545,11 @@ func TestUpdate(t *testing.T) {
 
 func TestPolicyCacheSweepsExpiredEntries(t *testing.T) {
 	pol := newFakePolicies()
-	a, err := New(authzSettings(), WithPolicies(pol), WithCacheTTL(time.Minute))
+	a, err := New(authzSettings(), WithPolicies(pol))
 	if err != nil {
 		t.Fatal(err)
 	}
+	a.cache.ttl = time.Minute // the worker runs with 0 (defaultCacheTTL); the mechanism is kept and tested
 	var now atomic.Int64
 	now.Store(time.Now().UnixNano())
 	a.cache.now = func() time.Time { return time.Unix(0, now.Load()) }

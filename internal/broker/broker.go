@@ -30,7 +30,9 @@ type Options struct {
 	MaxAttempts int
 	// RetryMin and RetryMax bound the backoff between attempts.
 	RetryMin, RetryMax time.Duration
-	Logger             *slog.Logger
+	// Logger is the worker's logger: the broker adds component=broker to its
+	// own lines and component=pulsar-client to the client library's.
+	Logger *slog.Logger
 	// OnWaiting, when set, is told about every failed attempt (for STATUS=).
 	OnWaiting func(attempt int, err error)
 }
@@ -82,7 +84,7 @@ func Connect(ctx context.Context, o Options) (*Broker, error) {
 		Admin: adm,
 		HTTP:  hc,
 		rest:  &rest.Client{ServiceURL: o.WebServiceURL, VersionInfo: "pulsar-functions-worker", HTTPClient: hc},
-		log:   o.Logger,
+		log:   o.Logger.With("component", "broker"),
 	}
 	if err := b.waitForBroker(ctx, o); err != nil {
 		return nil, err

@@ -273,12 +273,13 @@ func (b *brokerReader) inherit(own *Config) *overlay {
 	// port, so ours come from functions_worker.yml (deviation).
 
 	// workerHostname: the broker's advertisedAddress, or the host's canonical
-	// name when it has none (ServiceConfigurationUtils.getDefaultOrConfiguredAddress).
+	// name when it has none (ServiceConfigurationUtils.getDefaultOrConfiguredAddress);
+	// that lookup is the daemon's, as for an unset workerHostname (config does
+	// no DNS).
 	host, hostFrom := b.str("advertisedAddress", "")
-	if host == "" {
-		host = (&Config{}).EffectiveHostname()
+	if host != "" {
+		o.set("workerHostname", host, hostFrom)
 	}
-	o.set("workerHostname", host, hostFrom)
 	cluster, clusterFrom := b.str("clusterName", "")
 	if cluster == "" {
 		b.problem(clusterFrom, Error, "required: the broker's cluster name is the worker's pulsarFunctionsCluster")
@@ -404,7 +405,13 @@ func (b *brokerReader) inherit(own *Config) *overlay {
 	case own.WorkerPort != nil:
 		port = strconv.Itoa(*own.WorkerPort)
 	}
-	o.set("workerId", "c-"+cluster+"-fw-"+host+"-"+port, clusterFrom)
+	// Without an advertisedAddress the id is left empty: the daemon then
+	// derives the same form from the host's canonical name.
+	if host != "" {
+		o.set("workerId", "c-"+cluster+"-fw-"+host+"-"+port, clusterFrom)
+	} else {
+		o.set("workerId", "", clusterFrom)
+	}
 
 	// The broker URLs (startWorkerService): the TLS ones when the worker's
 	// useTls is set or the broker has no plain port. Java uses the broker's

@@ -88,8 +88,8 @@ func TestShippedFileLoadsWithoutProblems(t *testing.T) {
 	for _, p := range ps {
 		t.Errorf("problem: %s", p)
 	}
-	if got, want := c.WorkerInfoString(), "standalone:localhost:6750"; got != want {
-		t.Errorf("WorkerInfoString = %q, want %q", got, want)
+	if got, want := fmt.Sprintf("%s:%s:%d", c.EffectiveWorkerId(""), c.EffectiveHostname(""), c.AdvertisedPort()), "standalone:localhost:6750"; got != want {
+		t.Errorf("worker info = %q, want %q", got, want)
 	}
 	if c.WorkerPortTls == nil || *c.WorkerPortTls != 6751 || c.TlsEnabled || c.TLSEnabled() {
 		t.Errorf("TLS: workerPortTls=%v tlsEnabled=%v", c.WorkerPortTls, c.TlsEnabled)
@@ -580,11 +580,11 @@ functionInstanceMinResources:
 	if !slices.Equal(got, want) {
 		t.Errorf("problems:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
-	if !ps.HasErrors() || len(ps.Errors()) != 7 || len(ps.Warnings()) != 2 {
-		t.Errorf("HasErrors=%v errors=%d warnings=%d", ps.HasErrors(), len(ps.Errors()), len(ps.Warnings()))
+	if warnings := len(ps) - len(ps.Errors()); !ps.HasErrors() || len(ps.Errors()) != 7 || warnings != 2 {
+		t.Errorf("HasErrors=%v errors=%d warnings=%d", ps.HasErrors(), len(ps.Errors()), warnings)
 	}
-	if err := ps.Err(); err == nil || !strings.Contains(err.Error(), "test.yml:2: workerPort") {
-		t.Errorf("Err() = %v", err)
+	if first := ps.Errors()[0].String(); !strings.Contains(first, "test.yml:2: workerPort") {
+		t.Errorf("first error %q, want it to name test.yml:2: workerPort", first)
 	}
 }
 
@@ -732,15 +732,13 @@ func TestDerivedGetters(t *testing.T) {
 		{"tls on", Config{TlsEnabled: true, WorkerPortTls: p(1)}, func(c *Config) any { return c.TLSEnabled() }, true},
 		{"port plain", Config{WorkerPort: p(1), WorkerPortTls: p(2)}, func(c *Config) any { return c.AdvertisedPort() }, 1},
 		{"port tls", Config{TlsEnabled: true, WorkerPort: p(1), WorkerPortTls: p(2)}, func(c *Config) any { return c.AdvertisedPort() }, 2},
-		{"id set", Config{WorkerId: "w", WorkerHostname: "h"}, func(c *Config) any { return c.EffectiveWorkerId() }, "w"},
+		{"id set", Config{WorkerId: "w", WorkerHostname: "h"}, func(c *Config) any { return c.EffectiveWorkerId("local") }, "w"},
 		{"id derived from workerPort", Config{WorkerId: " ", WorkerHostname: "h", WorkerPort: p(1), WorkerPortTls: p(2), TlsEnabled: true},
-			func(c *Config) any { return c.EffectiveWorkerId() }, "h-1"},
-		{"id derived from tls port", Config{WorkerHostname: "h", WorkerPortTls: p(2)}, func(c *Config) any { return c.EffectiveWorkerId() }, "h-2"},
-		{"worker info", Config{WorkerId: "w", WorkerHostname: "h", WorkerPort: p(6750), WorkerPortTls: p(6751), TlsEnabled: true},
-			func(c *Config) any { return c.WorkerInfoString() }, "w:h:6751"},
-		{"hostname resolved", Config{}, func(c *Config) any { return c.EffectiveHostname() == localHostname() && c.EffectiveHostname() != "" }, true},
-		{"web address", Config{WorkerHostname: "h", WorkerPort: p(1)}, func(c *Config) any { return c.WorkerWebAddress() }, "http://h:1"},
-		{"web address tls", Config{WorkerHostname: "h", WorkerPortTls: p(2)}, func(c *Config) any { return c.WorkerWebAddressTLS() }, "https://h:2"},
+			func(c *Config) any { return c.EffectiveWorkerId("local") }, "h-1"},
+		{"id derived from tls port", Config{WorkerHostname: "h", WorkerPortTls: p(2)}, func(c *Config) any { return c.EffectiveWorkerId("local") }, "h-2"},
+		{"id derived from the local host", Config{WorkerPort: p(1)}, func(c *Config) any { return c.EffectiveWorkerId("local") }, "local-1"},
+		{"hostname set", Config{WorkerHostname: "h"}, func(c *Config) any { return c.EffectiveHostname("local") }, "h"},
+		{"hostname blank: the local host", Config{WorkerHostname: " "}, func(c *Config) any { return c.EffectiveHostname("local") }, "local"},
 		{"auth from broker keys", Config{BrokerClientAuthenticationPlugin: "P", BrokerClientAuthenticationParameters: "x", ClientAuthenticationPlugin: "old"},
 			func(c *Config) any { a, b := c.BrokerClientAuth(); return a + "," + b }, "P,x"},
 		{"auth falls back", Config{ClientAuthenticationPlugin: "old", ClientAuthenticationParameters: "y"},
@@ -839,7 +837,7 @@ func FuzzLoadBytes(f *testing.F) {
 			}
 		}
 		// Derived getters must cope with whatever was loaded.
-		_ = c.WorkerInfoString()
+		_ = c.EffectiveWorkerId("local")
 		_, _ = c.ProcessRuntime()
 		_ = c.SlogLevel()
 	})

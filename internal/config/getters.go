@@ -1,16 +1,10 @@
 package config
 
 import (
-	"context"
-	"fmt"
 	"log/slog"
-	"net"
-	"os"
 	"reflect"
 	"strconv"
 	"strings"
-	"sync"
-	"time"
 )
 
 // TLSEnabled reports whether the HTTPS listener runs: tlsEnabled and workerPortTls
@@ -31,10 +25,11 @@ func (c *Config) AdvertisedPort() int {
 	return 0
 }
 
-// EffectiveWorkerId is workerId, or "<hostname>-<port>" when it is blank, where port
-// is workerPort, or workerPortTls when workerPort is null (Java getWorkerId; note
-// this differs from AdvertisedPort when both ports are set and TLS is on).
-func (c *Config) EffectiveWorkerId() string {
+// EffectiveWorkerId is workerId, or "<hostname>-<port>" when it is blank, where
+// hostname is EffectiveHostname(localHost) and port is workerPort, or
+// workerPortTls when workerPort is null (Java getWorkerId; note this differs
+// from AdvertisedPort when both ports are set and TLS is on).
+func (c *Config) EffectiveWorkerId(localHost string) string {
 	if strings.TrimSpace(c.WorkerId) != "" {
 		return c.WorkerId
 	}
@@ -45,65 +40,17 @@ func (c *Config) EffectiveWorkerId() string {
 	case c.WorkerPortTls != nil:
 		port = strconv.Itoa(*c.WorkerPortTls)
 	}
-	return c.EffectiveHostname() + "-" + port
+	return c.EffectiveHostname(localHost) + "-" + port
 }
 
-// EffectiveHostname is workerHostname, or the local host's canonical name when blank.
-func (c *Config) EffectiveHostname() string {
+// EffectiveHostname is workerHostname, or localHost when it is blank: the
+// local host's canonical name, which the caller resolves (the config package
+// does no I/O beyond reading its file).
+func (c *Config) EffectiveHostname(localHost string) string {
 	if strings.TrimSpace(c.WorkerHostname) != "" {
 		return c.WorkerHostname
 	}
-	return localHostname()
-}
-
-// localHostname resolves the canonical local name once per process, so the worker id
-// derived from it cannot change between calls when DNS does.
-var localHostname = sync.OnceValue(canonicalHostname)
-
-// canonicalHostname approximates Java's InetAddress.getLocalHost().getCanonicalHostName():
-// the host name, resolved to an address and back. Where Java would fall back to
-// the IP address we keep the plain host name, as an IPv6 literal breaks WorkerInfo.
-func canonicalHostname() string {
-	host, err := os.Hostname()
-	if err != nil || host == "" {
-		return "localhost"
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	addrs, err := net.DefaultResolver.LookupHost(ctx, host)
-	if err != nil || len(addrs) == 0 {
-		return host
-	}
-	names, err := net.DefaultResolver.LookupAddr(ctx, addrs[0])
-	if err != nil || len(names) == 0 {
-		return host
-	}
-	if name := strings.TrimSuffix(names[0], "."); name != "" && !strings.Contains(name, ":") {
-		return name
-	}
-	return host
-}
-
-// WorkerInfoString is "<workerId>:<hostname>:<port>", the consumer name on the
-// coordination topic by which other workers know this one.
-func (c *Config) WorkerInfoString() string {
-	return fmt.Sprintf("%s:%s:%d", c.EffectiveWorkerId(), c.EffectiveHostname(), c.AdvertisedPort())
-}
-
-// WorkerWebAddress is this worker's plain HTTP base URL (Java getWorkerWebAddress).
-func (c *Config) WorkerWebAddress() string {
-	if c.WorkerPort == nil {
-		return ""
-	}
-	return "http://" + net.JoinHostPort(c.EffectiveHostname(), strconv.Itoa(*c.WorkerPort))
-}
-
-// WorkerWebAddressTLS is this worker's HTTPS base URL (Java getWorkerWebAddressTls).
-func (c *Config) WorkerWebAddressTLS() string {
-	if c.WorkerPortTls == nil {
-		return ""
-	}
-	return "https://" + net.JoinHostPort(c.EffectiveHostname(), strconv.Itoa(*c.WorkerPortTls))
+	return localHost
 }
 
 // BrokerClientAuth returns the auth plugin class and parameters for broker

@@ -75,13 +75,9 @@ func readLimited(path string) ([]byte, error) {
 	return data, nil
 }
 
-// LoadBytes is Load for a file already in memory: name is used in messages, env
-// holds "NAME=value" entries (os.Environ() in production).
-func LoadBytes(name string, data []byte, env []string) (*Config, Problems, error) {
-	return LoadBytesContext(context.Background(), name, data, env)
-}
-
-// LoadBytesContext is LoadBytes that stops once ctx is done (see LoadContext).
+// LoadBytesContext is Load for a file already in memory, stopping once ctx
+// is done (see LoadContext): name is used in messages, env holds "NAME=value"
+// entries (os.Environ() in production).
 func LoadBytesContext(ctx context.Context, name string, data []byte, env []string) (*Config, Problems, error) {
 	cfg, probs, _, err := loadLayers(ctx, name, data, env, nil)
 	return cfg, probs, err

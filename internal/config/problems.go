@@ -2,7 +2,6 @@ package config
 
 import (
 	"cmp"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -73,9 +72,6 @@ func (ps Problems) HasErrors() bool {
 // Errors returns only the Error problems.
 func (ps Problems) Errors() Problems { return ps.filter(Error) }
 
-// Warnings returns only the Warning problems.
-func (ps Problems) Warnings() Problems { return ps.filter(Warning) }
-
 func (ps Problems) filter(s Severity) Problems {
 	var out Problems
 	for _, p := range ps {
@@ -84,15 +80,6 @@ func (ps Problems) filter(s Severity) Problems {
 		}
 	}
 	return out
-}
-
-// Err joins the Error problems into one error, or returns nil when there are none.
-func (ps Problems) Err() error {
-	var errs []error
-	for _, p := range ps.Errors() {
-		errs = append(errs, errors.New(p.String()))
-	}
-	return errors.Join(errs...)
 }
 
 // sort orders file findings before environment ones, by line (unknown lines last),

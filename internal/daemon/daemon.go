@@ -9,11 +9,10 @@ import (
 	"log/slog"
 	"net/http"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"golang.org/x/sync/errgroup"
 
 	"github.com/pulsar-functions-worker/pulsar-functions-worker/internal/api"
 	"github.com/pulsar-functions-worker/pulsar-functions-worker/internal/auth"
@@ -22,8 +21,10 @@ import (
 	"github.com/pulsar-functions-worker/pulsar-functions-worker/internal/config"
 	"github.com/pulsar-functions-worker/pulsar-functions-worker/internal/metadata"
 	"github.com/pulsar-functions-worker/pulsar-functions-worker/internal/packages"
+	"github.com/pulsar-functions-worker/pulsar-functions-worker/internal/run"
 	"github.com/pulsar-functions-worker/pulsar-functions-worker/internal/runtime"
 	"github.com/pulsar-functions-worker/pulsar-functions-worker/internal/scheduler"
+	"github.com/pulsar-functions-worker/pulsar-functions-worker/internal/service"
 	"github.com/pulsar-functions-worker/pulsar-functions-worker/internal/systemd"
 )
 
@@ -40,6 +41,8 @@ type Daemon struct {
 	path    string
 	load    func(context.Context) (*config.Config, config.Problems, error) // reloads read the config with it
 	watched []string                                                       // files whose edits trigger a reload
+	// self is this worker as the cluster knows it, fixed at New.
+	self cluster.WorkerInfo
 	level   *slog.LevelVar
 	log     *slog.Logger
 	metrics *workerMetrics
@@ -55,7 +58,9 @@ type Daemon struct {
 	packages    *packages.Store
 	runtime     *runtime.Manager
 	fetcher     *lateFetcher
-	guard       guard
+	guard       service.Guard
+	// parts are the components as the API's backends (service) see them.
+	parts *service.Parts
 	// leading is true while this worker holds the state topics' producers.
 	leading atomic.Bool
 	// sched is the scheduler while this worker leads (rebalance, drain).
@@ -77,6 +82,8 @@ type Daemon struct {
 	// refresh asks the membership loop to look again now (after a
 	// leadership change).
 	refresh chan struct{}
+	// ready is closed once the worker has joined and caught up.
+	ready chan struct{}
 }
 
 // Options are the process-level settings of a worker.
@@ -101,7 +108,7 @@ func New(cfg *config.Config, o Options) *Daemon {
 	}
 	log := o.Logger
 	d := &Daemon{cfg: cfg, path: o.ConfigPath, level: o.Level, log: log, fatal: make(chan error, 1), notify: systemd.NewNotifier(), progress: newProgress(),
-		refresh: make(chan struct{}, 1)}
+		refresh: make(chan struct{}, 1), ready: make(chan struct{})}
 	d.load, d.watched = o.Load, o.WatchPaths
 	if d.load == nil {
 		d.load = func(ctx context.Context) (*config.Config, config.Problems, error) {
@@ -112,6 +119,25 @@ func New(cfg *config.Config, o Options) *Daemon {
 		d.watched = []string{d.path}
 	}
 	d.current.Store(cfg)
+	localHost := ""
+	if strings.TrimSpace(cfg.WorkerHostname) == "" {
+		localHost = canonicalHostname(context.Background())
+	}
+	d.self = cluster.WorkerInfo{
+		WorkerID:       cfg.EffectiveWorkerId(localHost),
+		WorkerHostname: cfg.EffectiveHostname(localHost),
+		Port:           cfg.AdvertisedPort(),
+	}
+	d.parts = &service.Parts{
+		Self: d.self,
+		Settings: service.Settings{
+			FunctionsCluster:             cfg.PulsarFunctionsCluster,
+			TLS:                          cfg.TLSEnabled(),
+			ForwardSourceMessageProperty: cfg.ForwardSourceMessageProperty,
+		},
+		Log:     log,
+		Cluster: clusterView{d},
+	}
 	d.metrics = newWorkerMetrics(cfg.PulsarFunctionsCluster, d)
 	d.java = newJavaMetrics(d, d.metrics.registry)
 	return d
@@ -139,22 +165,39 @@ func (d *Daemon) Run(ctx context.Context) error {
 		return err
 	}
 	defer closeState()
-	opts := append([]api.Option{api.WithFunctions(functions{d}), api.WithWorkerOps(workerOps{d}),
-		api.WithWorkerStats(newWorkerStats(d)), api.WithConnectors(connectors{d}), api.WithLifecycle(lifecycle{d}),
+	opts := append([]api.Option{api.WithFunctions(service.Functions{P: d.parts}), api.WithWorkerOps(service.WorkerOps{P: d.parts}),
+		api.WithWorkerStats(service.NewWorkerStats(d.parts)), api.WithConnectors(service.Connectors{P: d.parts}), api.WithLifecycle(service.Lifecycle{P: d.parts}),
 		api.WithMaxParallelism(d.cfg.MaxParallelism), api.WithMaxPackageBytes(d.cfg.MaxPackageSizeBytes)}, stateOpts...)
 	handler := api.New(d, g0, d.metricsGatherer(), d.log.With("component", "api"), opts...)
 
 	d.prepareRuntime(ctx)
 
-	// Work stops when ctx ends or any component fails.
-	g, gctx := errgroup.WithContext(ctx)
+	// Every goroutine of the worker is a named actor of this group; the
+	// shutdown stages stop them in order. The loops wait until the worker
+	// has joined (started) before they begin.
+	g := run.New(d.log.With("component", "lifecycle"))
+	started := make(chan struct{})
+	afterStart := func(f func(context.Context) error) func(context.Context) error {
+		return func(ctx context.Context) error {
+			select {
+			case <-started:
+				return f(ctx)
+			case <-ctx.Done():
+				return nil
+			}
+		}
+	}
 	// First, so that an early SIGHUP reloads instead of killing the worker.
-	g.Go(func() error { return d.watchConfig(gctx) })
+	g.Add("config watch", d.watchConfig, nil)
 	var servers []*http.Server
+	var httpActors []string
 	for _, l := range listeners {
 		srv := newHTTPServer(handler, d.log)
 		servers = append(servers, srv)
-		g.Go(func() error {
+		name := "http " + l.Addr().String()
+		httpActors = append(httpActors, name)
+		// Stopped by the drain stage (Shutdown); the actor only waits.
+		g.Add(name, func(context.Context) error {
 			d.log.Info("serving REST API", "addr", l.Addr().String(), "tls", l.tls)
 			var err error
 			if l.tls != nil {
@@ -167,51 +210,57 @@ func (d *Daemon) Run(ctx context.Context) error {
 				return nil
 			}
 			return fmt.Errorf("serve %s: %w", l.Addr(), err)
-		})
+		}, func() {})
 	}
-	// The runtime outlives gctx: it stops at its own stage of the shutdown,
-	// after the worker has left the cluster and drained HTTP.
-	rtCtx, cancelRuntime := context.WithCancel(context.WithoutCancel(ctx))
-	defer cancelRuntime()
-	runtimeDone := make(chan struct{})
-	g.Go(func() error {
-		if err := d.start(gctx); err != nil {
-			close(runtimeDone)
+	g.Add(actorJoin, func(ctx context.Context) error {
+		if err := d.start(ctx); err != nil {
+			if ctx.Err() != nil {
+				return nil // stopped while joining
+			}
 			return err
 		}
-		go func() {
-			defer close(runtimeDone)
-			if err := d.runtime.Run(rtCtx); err != nil {
-				d.fail(fmt.Errorf("runtime: %w", err))
-			}
-		}()
-		wg, wctx := errgroup.WithContext(gctx)
 		// READY=1 only now: the API serves, the worker is a member, and its
 		// views of the metadata and assignments are complete.
 		if err := d.notify.Ready(d.statusLine()); err != nil {
 			d.log.Warn("notify ready", "err", err)
 		}
-		wg.Go(func() error { return d.watchMembership(wctx) })
-		wg.Go(func() error { return d.watchdog(wctx) })
-		wg.Go(func() error { return d.lead(wctx) })
-		wg.Go(func() error {
-			select {
-			case <-wctx.Done():
-				return nil
-			case err := <-d.fatal:
-				return err
-			}
-		})
-		return wg.Wait()
-	})
-	<-gctx.Done()
-	err = shutdown(workerStopper{d: d, servers: servers, cancelRuntime: cancelRuntime, runtimeDone: runtimeDone, wait: g.Wait}, d.log)
+		close(started)
+		close(d.ready)
+		return nil
+	}, nil)
+	g.Add(actorRuntime, afterStart(d.runtime.Run), nil)
+	g.Add("instance feed", afterStart(d.feedInstances), nil)
+	g.Add("membership", afterStart(d.watchMembership), nil)
+	g.Add("watchdog", afterStart(d.watchdog), nil)
+	g.Add("leadership", afterStart(d.lead), nil)
+	g.Add("fatal errors", func(ctx context.Context) error {
+		select {
+		case <-ctx.Done():
+			return nil
+		case err := <-d.fatal:
+			return err
+		}
+	}, nil)
+	g.Start(ctx)
+
+	// Work stops when ctx ends (SIGTERM) or an actor fails.
+	select {
+	case <-ctx.Done():
+	case <-g.Failed():
+	}
+	err = shutdown(workerStopper{d: d, group: g, servers: servers, httpActors: httpActors}, d.log)
 	if ctx.Err() != nil && (err == nil || errors.Is(err, context.Canceled)) {
 		d.log.Info("worker stopped")
 		return nil
 	}
 	return err
 }
+
+// Actors the shutdown stages stop by name.
+const (
+	actorJoin    = "join"
+	actorRuntime = "runtime"
+)
 
 // start connects, bootstraps the functions namespace and joins the cluster,
 // in the Java worker's order.
@@ -237,7 +286,7 @@ func (d *Daemon) start(ctx context.Context) error {
 	if err := b.EnsureSubscription(ctx, d.cfg.CoordinationTopic(), cluster.Subscription); err != nil {
 		return err
 	}
-	m, err := cluster.Join(ctx, b.Client, b, d.cfg.CoordinationTopic(), d.self(),
+	m, err := cluster.Join(ctx, b.Client, b, d.cfg.CoordinationTopic(), d.self,
 		d.metrics.skipCounter(d.cfg.CoordinationTopic()), d.log.With("component", "cluster"))
 	if err != nil {
 		return err
@@ -248,14 +297,14 @@ func (d *Daemon) start(ctx context.Context) error {
 	// member already (so its instances are not moved meanwhile), but it
 	// answers 503 until its view is complete.
 	d.meta = metadata.New(b.Client, metadata.Options{
-		Topic: d.cfg.MetadataTopic(), WorkerID: d.self().WorkerID,
+		Topic: d.cfg.MetadataTopic(), WorkerID: d.self.WorkerID,
 		Compacted: d.cfg.UseCompactedMetadataTopic, Logger: d.log.With("component", "metadata"),
 		Skipped: d.metrics.skipCounter(d.cfg.MetadataTopic()),
 	})
 	if err := d.meta.Load(ctx); err != nil {
 		return err
 	}
-	d.assignments = scheduler.NewAssignments(b.Client, d.cfg.AssignmentTopic(), d.self().WorkerID,
+	d.assignments = scheduler.NewAssignments(b.Client, d.cfg.AssignmentTopic(), d.self.WorkerID,
 		d.metrics.skipCounter(d.cfg.AssignmentTopic()), d.log.With("component", "assignments"))
 	if err := d.assignments.Load(ctx); err != nil {
 		return err
@@ -263,13 +312,17 @@ func (d *Daemon) start(ctx context.Context) error {
 	if err := d.startInstances(ctx); err != nil {
 		return err
 	}
+	d.parts.Connect(service.Connected{
+		Meta: d.meta, Packages: d.packages, Assignments: d.assignments,
+		Admin: service.BrokerAdmin{Client: b.Admin}, Client: b.Client, HTTP: b.HTTP,
+	})
 	// Even a leader follows until it holds the exclusive producers (lead).
 	d.meta.Follow(d.fail)
 	d.assignments.Follow(d.fail)
 	d.initialized.Store(true)
 	d.metrics.startupTime.Set(time.Since(started).Seconds())
 	d.java.startUp.Observe(ms(time.Since(started)))
-	d.log.Info("worker initialized", "worker", d.self().String(), "took", time.Since(started).Round(time.Millisecond))
+	d.log.Info("worker initialized", "worker", d.self.String(), "took", time.Since(started).Round(time.Millisecond))
 	return nil
 }
 
@@ -330,14 +383,6 @@ func (d *Daemon) refreshMembership(ctx context.Context, m *cluster.Membership, l
 	}
 }
 
-func (d *Daemon) self() cluster.WorkerInfo {
-	return cluster.WorkerInfo{
-		WorkerID:       d.cfg.EffectiveWorkerId(),
-		WorkerHostname: d.cfg.EffectiveHostname(),
-		Port:           d.cfg.AdvertisedPort(),
-	}
-}
-
 func (d *Daemon) brokerOptions() broker.Options {
 	auth := broker.ClientAuth{}
 	if d.cfg.BrokerClientAuthEnabled() {
@@ -355,7 +400,9 @@ func (d *Daemon) brokerOptions() broker.Options {
 			VerifyHostname: d.cfg.TlsEnableHostnameVerification,
 		},
 		MaxAttempts: d.cfg.InitialBrokerReconnectMaxRetries,
-		Logger:      d.log.With("component", "broker"),
+		// The broker names its own lines component=broker and the client
+		// library's component=pulsar-client.
+		Logger: d.log,
 		OnWaiting: func(attempt int, err error) {
 			// Waiting for the broker is progress: keep systemd from timing
 			// the start out while we do.
@@ -372,7 +419,7 @@ func Validate(cfg *config.Config) error {
 	if err := validateBrokerAuth(cfg); err != nil {
 		return err
 	}
-	if _, err := auth.New(authSettings(cfg), auth.WithPolicies(brokerPolicies{})); err != nil {
+	if _, err := auth.New(authSettings(cfg), auth.WithPolicies(service.Policies{P: &service.Parts{}})); err != nil {
 		return fmt.Errorf("authenticationProviders/authorization: %w", err)
 	}
 	return nil
@@ -428,4 +475,28 @@ func (d *Daemon) Assignments(context.Context) (map[string][]string, error) {
 		return map[string][]string{}, nil
 	}
 	return d.assignments.ByWorker(), nil
+}
+
+// clusterView is the daemon's membership and leadership as the services
+// see them.
+type clusterView struct{ d *Daemon }
+
+var _ service.Cluster = clusterView{}
+
+func (c clusterView) Leading() bool { return c.d.leading.Load() }
+
+func (c clusterView) Leader(ctx context.Context) (cluster.WorkerInfo, error) { return c.d.Leader(ctx) }
+
+func (c clusterView) Members() []cluster.WorkerInfo {
+	if ms := c.d.members.Load(); ms != nil {
+		return *ms
+	}
+	return nil
+}
+
+func (c clusterView) Scheduler() service.Scheduler {
+	if s := c.d.sched.Load(); s != nil {
+		return s
+	}
+	return nil
 }

@@ -81,6 +81,7 @@ func (d *Daemon) prepareRuntime(ctx context.Context) {
 	opts.StateDir = stateDir
 	d.fetcher = &lateFetcher{}
 	d.runtime = runtime.NewManager(opts, d.fetcher, l)
+	d.parts.Runtime = d.runtime
 	if n := d.runtime.Adopt(ctx); n > 0 {
 		d.log.Info("adopted instances left running by the previous worker", "count", n)
 	}
@@ -95,23 +96,8 @@ func (d *Daemon) startInstances(ctx context.Context) error {
 	}
 	d.packages = store
 	d.fetcher.store.Store(store)
-	self := d.self().WorkerID
-	apply := func() { d.runtime.Apply(d.wanted(d.assignments.ForWorker(self))) }
-	d.assignments.OnChange(apply)
-	apply()
-	// The metadata also decides what runs (see wanted); follow its changes.
-	go func() {
-		t := time.NewTicker(10 * time.Second)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-				apply()
-			}
-		}
-	}()
+	d.assignments.OnChange(d.applyAssignments)
+	d.applyAssignments()
 	d.instanceCounts = func() (running, failed int) {
 		for _, in := range d.runtime.Instances() {
 			switch in.State {
@@ -124,6 +110,26 @@ func (d *Daemon) startInstances(ctx context.Context) error {
 		return running, failed
 	}
 	return nil
+}
+
+// applyAssignments gives the runtime what this worker should run now.
+func (d *Daemon) applyAssignments() {
+	d.runtime.Apply(d.wanted(d.assignments.ForWorker(d.self.WorkerID)))
+}
+
+// feedInstances applies the assignments again every 10 s: the metadata also
+// decides what runs (see wanted), and its changes do not call OnChange.
+func (d *Daemon) feedInstances(ctx context.Context) error {
+	t := time.NewTicker(10 * time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+			d.applyAssignments()
+		}
+	}
 }
 
 // wanted drops assignments of functions the metadata no longer has, or of

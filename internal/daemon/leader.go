@@ -27,6 +27,9 @@ func (d *Daemon) lead(ctx context.Context) error {
 			<-schedDone
 		}
 	}()
+	// changed is true when the membership loop should look again at once:
+	// after a transition, or when the broker named another leader.
+	changed := false
 	for {
 		d.progress.beat("leadership")
 		switch want := m.IsLeader(); {
@@ -45,7 +48,8 @@ func (d *Daemon) lead(ctx context.Context) error {
 			d.sched.Store(sched)
 			leading = true
 			d.leading.Store(true)
-			d.log.Info("this worker leads the cluster", "worker", d.self().WorkerID)
+			d.log.Info("this worker leads the cluster", "worker", d.self.WorkerID)
+			changed = true
 		case !want && leading:
 			d.leading.Store(false)
 			d.sched.Store(nil)
@@ -60,15 +64,22 @@ func (d *Daemon) lead(ctx context.Context) error {
 			}
 			leading = false
 			d.log.Info("this worker no longer leads the cluster")
+			changed = true
 		}
-		select {
-		case d.refresh <- struct{}{}:
-		default:
+		if changed {
+			// Not on every round: the membership loop has its own ticker, and
+			// a poke per round doubled its reads and STATUS= messages.
+			select {
+			case d.refresh <- struct{}{}:
+			default:
+			}
+			changed = false
 		}
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-m.LeaderChanges():
+			changed = true
 		case <-time.After(5 * time.Second):
 		}
 	}
@@ -81,7 +92,7 @@ func (d *Daemon) becomeLeader(ctx context.Context) (*scheduler.Scheduler, error)
 	m := d.membership.Load()
 	stillLeader := func(ctx context.Context) bool {
 		l, err := m.Leader(ctx)
-		return err == nil && l.WorkerID == d.self().WorkerID
+		return err == nil && l.WorkerID == d.self.WorkerID
 	}
 	if err := d.assignments.Lead(ctx, stillLeader); err != nil {
 		return nil, err

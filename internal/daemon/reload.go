@@ -9,9 +9,9 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"golang.org/x/sync/errgroup"
 
 	"github.com/pulsar-functions-worker/pulsar-functions-worker/internal/config"
+	"github.com/pulsar-functions-worker/pulsar-functions-worker/internal/reload"
 )
 
 // reloader applies the live part of a new config, Prometheus-style: each one
@@ -166,16 +166,29 @@ func ownedBy(owned map[string]bool, key string) bool {
 // watchConfig reloads on SIGHUP and on edits of the config file; a newer edit
 // cancels a reload still decoding, and so does shutdown.
 func (d *Daemon) watchConfig(ctx context.Context) error {
-	reload := func(ctx context.Context) {
+	if len(d.watched) == 0 {
+		return nil
+	}
+	apply := func(ctx context.Context) {
 		rctx, cancel := context.WithTimeout(ctx, time.Minute)
 		defer cancel()
 		d.Reload(rctx)
 	}
 	// One watcher a file (co-located mode: broker.conf and functions_worker.yml);
-	// Reload serialises their reloads, each of which reads both files.
-	g, gctx := errgroup.WithContext(ctx)
+	// Reload serialises their reloads, each of which reads both files. The
+	// first watcher that fails stops the others.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	errs := make(chan error, len(d.watched))
 	for _, path := range d.watched {
-		g.Go(func() error { return config.Watch(gctx, path, reload, d.log.With("component", "config")) })
+		go func() { errs <- reload.Watch(ctx, path, apply, d.log.With("component", "config")) }()
 	}
-	return g.Wait()
+	var first error
+	for range d.watched {
+		if err := <-errs; err != nil && first == nil {
+			first = err
+			cancel()
+		}
+	}
+	return first
 }

@@ -5,6 +5,8 @@ import (
 	"log/slog"
 	"net/http"
 	"time"
+
+	"github.com/pulsar-functions-worker/pulsar-functions-worker/internal/run"
 )
 
 // stopper is what an ordered shutdown stops, one stage at a time; shutdown
@@ -65,13 +67,12 @@ func shutdown(s stopper, log *slog.Logger) error {
 // workerStopper is the Daemon's side of shutdown, with what Run started.
 type workerStopper struct {
 	d       *Daemon
+	group   *run.Group
 	servers []*http.Server
-	// cancelRuntime ends the runtime's context; runtimeDone is closed when
-	// its Run has returned (or at once if it never started).
-	cancelRuntime context.CancelFunc
-	runtimeDone   <-chan struct{}
-	// wait waits for Run's errgroup: the listeners and the worker's loops.
-	wait func() error
+	// httpActors are the group's actors serving the servers.
+	httpActors []string
+	// leave leaves the cluster; nil: the membership's Leave (tests replace it).
+	leave func() error
 }
 
 var _ stopper = workerStopper{}
@@ -84,6 +85,14 @@ func (w workerStopper) announceStopping() {
 }
 
 func (w workerStopper) leaveCluster() error {
+	// A worker still joining stops that first, so it cannot become a member
+	// after it left.
+	if w.group != nil {
+		w.group.Stop(actorJoin)
+	}
+	if w.leave != nil {
+		return w.leave()
+	}
 	if m := w.d.membership.Load(); m != nil {
 		return m.Leave()
 	}
@@ -100,20 +109,22 @@ func (w workerStopper) drainHTTP(ctx context.Context) error {
 			}
 		}
 	}
+	w.group.Stop(w.httpActors...)
 	return first
 }
 
 func (w workerStopper) stopRuntime() {
 	_ = w.d.notify.Status("stopping: stopping instances")
-	w.cancelRuntime()
-	<-w.runtimeDone
+	w.group.Stop(actorRuntime)
 }
 
-func (w workerStopper) stopLoops() error { return w.wait() }
+func (w workerStopper) stopLoops() error {
+	w.group.StopAll()
+	return w.group.Err()
+}
 
 func (w workerStopper) closeClients() {
-	// Leave again: a worker told to stop while it was joining may have
-	// become a member after the leave stage (Leave is idempotent).
+	// Leave again, in case (Leave is idempotent).
 	if m := w.d.membership.Load(); m != nil {
 		_ = m.Leave()
 	}

@@ -6,12 +6,18 @@ import (
 	"errors"
 	"log/slog"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/pulsar-functions-worker/pulsar-functions-worker/internal/api"
+	"github.com/pulsar-functions-worker/pulsar-functions-worker/internal/run"
 	"github.com/pulsar-functions-worker/pulsar-functions-worker/internal/systemd"
 )
 
@@ -87,9 +93,11 @@ func TestShutdownOrder(t *testing.T) {
 	}
 }
 
-// announceStopping sends STOPPING=1 to systemd and makes /initialized
-// answer 503 (Initialized false) before anything else happens.
-func TestAnnounceStopping(t *testing.T) {
+// The worker's own stopper, run by shutdown: when it leaves the cluster,
+// systemd has already been told STOPPING=1 and /initialized answers 503; the
+// runtime is stopped only after the HTTP drain, and every actor has stopped
+// when shutdown returns.
+func TestWorkerStopperOrder(t *testing.T) {
 	sock := filepath.Join(t.TempDir(), "notify")
 	conn, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: sock, Net: "unixgram"})
 	if err != nil {
@@ -97,21 +105,58 @@ func TestAnnounceStopping(t *testing.T) {
 	}
 	defer conn.Close()
 	t.Setenv("NOTIFY_SOCKET", sock)
+	// notified returns the sd_notify messages received so far.
+	var msgs []string
+	notified := func() []string {
+		buf := make([]byte, 4096)
+		for {
+			_ = conn.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
+			n, err := conn.Read(buf)
+			if err != nil {
+				return msgs
+			}
+			msgs = append(msgs, strings.Split(string(buf[:n]), "\n")...)
+		}
+	}
 
-	d := &Daemon{notify: systemd.NewNotifier(), log: slog.New(slog.DiscardHandler)}
+	log := slog.New(slog.DiscardHandler)
+	d := &Daemon{notify: systemd.NewNotifier(), log: log}
 	d.initialized.Store(true)
-	workerStopper{d: d}.announceStopping()
+	srv := httptest.NewServer(api.New(d, nil, prometheus.NewRegistry(), log))
+	defer srv.Close()
+	initialized := func() int {
+		resp, err := http.Get(srv.URL + "/initialized")
+		if err != nil {
+			t.Fatalf("GET /initialized: %v", err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if code := initialized(); code/100 != 2 {
+		t.Fatalf("/initialized = %d before the shutdown, want 2xx", code)
+	}
 
-	if d.Initialized() {
-		t.Error("Initialized() = true after announceStopping, want false (503 on /initialized)")
+	var events []string
+	g := run.New(log)
+	g.Add(actorJoin, func(ctx context.Context) error { <-ctx.Done(); events = append(events, "join stopped"); return nil }, nil)
+	g.Add(actorRuntime, func(ctx context.Context) error { <-ctx.Done(); events = append(events, "runtime stopped"); return nil }, nil)
+	g.Add("membership", func(ctx context.Context) error { <-ctx.Done(); events = append(events, "loops stopped"); return nil }, nil)
+	g.Start(context.Background())
+	leave := func() error {
+		if !slices.Contains(notified(), "STOPPING=1") {
+			t.Error("left the cluster before STOPPING=1 was sent")
+		}
+		if code := initialized(); code != http.StatusServiceUnavailable {
+			t.Errorf("/initialized = %d when leaving the cluster, want 503", code)
+		}
+		events = append(events, "left")
+		return nil
 	}
-	_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
-	buf := make([]byte, 4096)
-	n, err := conn.Read(buf)
-	if err != nil {
-		t.Fatalf("read sd_notify message: %v", err)
+	if err := shutdown(workerStopper{d: d, group: g, leave: leave}, log); err != nil {
+		t.Fatalf("shutdown = %v", err)
 	}
-	if msg := string(buf[:n]); !slices.Contains(strings.Split(msg, "\n"), "STOPPING=1") {
-		t.Errorf("sd_notify message %q lacks STOPPING=1", msg)
+	want := []string{"join stopped", "left", "runtime stopped", "loops stopped"}
+	if !slices.Equal(events, want) {
+		t.Errorf("events %v, want %v", events, want)
 	}
 }

@@ -145,14 +145,9 @@ func (g *Gatherer) client() *http.Client {
 	return defaultClient
 }
 
-// ScrapeAll fetches and parses every target concurrently, at most parallel
-// at a time, until ctx ends; the result is in the targets' order. Targets
-// with Err are not fetched.
-func ScrapeAll(ctx context.Context, c *http.Client, targets []Target, parallel int) []Scraped {
-	return scrapeAll(ctx, c, targets, parallel, 0)
-}
-
-// scrapeAll is ScrapeAll with each fetch bounded by perTarget (0: only ctx).
+// scrapeAll fetches and parses every target concurrently, at most parallel
+// at a time, until ctx ends, each fetch bounded by perTarget (0: only ctx);
+// the result is in the targets' order. Targets with Err are not fetched.
 func scrapeAll(ctx context.Context, c *http.Client, targets []Target, parallel int, perTarget time.Duration) []Scraped {
 	out := make([]Scraped, len(targets))
 	sem := make(chan struct{}, max(parallel, 1))

@@ -105,7 +105,6 @@ func New(opts Options, b *broker.Broker, log *slog.Logger) (*Store, error) {
 	if log == nil {
 		log = slog.Default()
 	}
-	log = log.With("component", "packages")
 	policy, err := newURLPolicy(opts)
 	if err != nil {
 		return nil, err

@@ -251,3 +251,10 @@ func assignment(tenant, ns, name string, id int32, rt pb.FunctionDetails_Runtime
 		},
 	}
 }
+
+// FetcherFunc adapts a function to Fetcher.
+type FetcherFunc func(ctx context.Context, inst *pb.Instance) (string, error)
+
+func (f FetcherFunc) Fetch(ctx context.Context, inst *pb.Instance) (string, error) {
+	return f(ctx, inst)
+}

@@ -83,14 +83,6 @@ type Fetcher interface {
 	Fetch(ctx context.Context, inst *pb.Instance) (path string, err error)
 }
 
-// FetcherFunc adapts a function to Fetcher.
-type FetcherFunc func(ctx context.Context, inst *pb.Instance) (string, error)
-
-// Fetch implements Fetcher.
-func (f FetcherFunc) Fetch(ctx context.Context, inst *pb.Instance) (string, error) {
-	return f(ctx, inst)
-}
-
 // TransformFetcher is implemented by Fetchers that can also fetch the
 // transform function package of a sink (FunctionMetaData.transformFunctionPackageLocation).
 type TransformFetcher interface {

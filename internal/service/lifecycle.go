@@ -1,4 +1,4 @@
-package daemon
+package service
 
 import (
 	"context"
@@ -30,57 +30,54 @@ const (
 	propInputMsgID = "__pfn_input_msg_id__"
 )
 
-// lifecycle is the daemon's side of stats, trigger, restart and the package
+// Lifecycle is the backend of stats, trigger, restart and the package
 // endpoints by path.
-type lifecycle struct{ d *Daemon }
+type Lifecycle struct{ P *Parts }
 
-var _ api.LifecycleBackend = lifecycle{}
+var _ api.LifecycleBackend = Lifecycle{}
 
-// The API checks sources and sinks requests with their own actions when the
-// guard has these (it has them from auth.Authz).
-var _ api.ConnectorsAuthorizer = guard{}
-
-func (l lifecycle) LocalInstanceMetrics(ctx context.Context, fqfn string, instanceID int) (*pb.MetricsData, error) {
-	m, err := l.d.runtime.Metrics(ctx, fqfn, instanceID)
+func (l Lifecycle) LocalInstanceMetrics(ctx context.Context, fqfn string, instanceID int) (*pb.MetricsData, error) {
+	m, err := l.P.Runtime.Metrics(ctx, fqfn, instanceID)
 	if errors.Is(err, runtime.ErrNotFound) || errors.Is(err, runtime.ErrNotRunning) {
 		return nil, nil
 	}
 	return m, err
 }
 
-func (l lifecycle) RestartLocalInstance(fqfn string, instanceID int) error {
-	err := l.d.runtime.Restart(fqfn, instanceID)
+func (l Lifecycle) RestartLocalInstance(fqfn string, instanceID int) error {
+	err := l.P.Runtime.Restart(fqfn, instanceID)
 	if errors.Is(err, runtime.ErrNotFound) || errors.Is(err, runtime.ErrNotRunning) {
-		l.d.log.Info("restart of an instance that does not run here", "function", fqfn, "instance", instanceID, "reason", err)
+		l.P.Log.Info("restart of an instance that does not run here", "function", fqfn, "instance", instanceID, "reason", err)
 		return nil
 	}
 	return err
 }
 
-func (l lifecycle) TopicReady(ctx context.Context, topic string) error {
-	tn, err := utils.GetTopicName(topic)
-	if err != nil {
-		return fmt.Errorf("topic %q: %w", topic, err)
+func (l Lifecycle) TopicReady(ctx context.Context, topic string) error {
+	c := l.P.conn()
+	if c == nil {
+		return errNotConnected
 	}
-	if _, err := l.d.broker.Admin.Subscriptions().ListWithContext(ctx, *tn); err != nil {
-		return fmt.Errorf("subscriptions of %s: %w", tn, err)
-	}
-	return nil
+	_, err := c.Admin.Subscriptions(ctx, topic)
+	return err
 }
 
 // Trigger is Java's triggerFunction: a reader on the output topic from its
 // end, the payload produced to the input topic, then the first output whose
 // input properties name that message.
-func (l lifecycle) Trigger(ctx context.Context, req api.TriggerRequest) ([]byte, error) {
+func (l Lifecycle) Trigger(ctx context.Context, req api.TriggerRequest) ([]byte, error) {
+	c := l.P.conn()
+	if c == nil {
+		return nil, errNotConnected
+	}
 	in, err := utils.GetTopicName(req.InputTopic)
 	if err != nil {
 		return nil, fmt.Errorf("trigger %s: input topic %q: %w", req.FQFN, req.InputTopic, err)
 	}
-	name := l.d.self().WorkerID + "-trigger-" + req.FQFN
-	client := l.d.broker.Client
+	name := l.P.Self.WorkerID + "-trigger-" + req.FQFN
 	var rd pulsar.Reader
 	if req.OutputTopic != "" {
-		rd, err = client.CreateReader(pulsar.ReaderOptions{
+		rd, err = c.Client.CreateReader(pulsar.ReaderOptions{
 			Topic:          req.OutputTopic,
 			StartMessageID: pulsar.LatestMessageID(),
 			Name:           name,
@@ -90,7 +87,7 @@ func (l lifecycle) Trigger(ctx context.Context, req api.TriggerRequest) ([]byte,
 		}
 		defer rd.Close()
 	}
-	prod, err := client.CreateProducer(pulsar.ProducerOptions{Topic: in.String(), DisableBatching: true})
+	prod, err := c.Client.CreateProducer(pulsar.ProducerOptions{Topic: in.String(), DisableBatching: true})
 	if err != nil {
 		return nil, fmt.Errorf("trigger %s: producer on %s: %w", req.FQFN, in, err)
 	}
@@ -145,26 +142,34 @@ func sameMessage(encoded string, id pulsar.MessageID) bool {
 		max(got.BatchIdx(), 0) == max(id.BatchIdx(), 0)
 }
 
-func (l lifecycle) UploadPath(ctx context.Context, path string, r io.Reader) error {
-	if err := l.d.packages.UploadAt(ctx, path, r); err != nil {
+func (l Lifecycle) UploadPath(ctx context.Context, path string, r io.Reader) error {
+	c := l.P.conn()
+	if c == nil {
+		return errNotConnected
+	}
+	if err := c.Packages.UploadAt(ctx, path, r); err != nil {
 		return mapPackageError(err)
 	}
 	return nil
 }
 
-func (l lifecycle) OpenPath(ctx context.Context, path string) (io.ReadCloser, error) {
-	rc, err := l.d.packages.OpenAt(ctx, path)
-	if errors.Is(err, packages.ErrNotFound) {
-		return nil, fmt.Errorf("%w: %v", api.ErrPackageNotFound, err)
+func (l Lifecycle) OpenPath(ctx context.Context, path string) (io.ReadCloser, error) {
+	c := l.P.conn()
+	if c == nil {
+		return nil, errNotConnected
 	}
-	if err != nil {
-		return nil, mapPackageError(err)
-	}
-	return rc, nil
+	return openPackage(c.Packages.OpenAt(ctx, path))
 }
 
-func (l lifecycle) OpenPackage(ctx context.Context, location string) (io.ReadCloser, error) {
-	rc, err := l.d.packages.Open(ctx, &pb.PackageLocationMetaData{PackagePath: location})
+func (l Lifecycle) OpenPackage(ctx context.Context, location string) (io.ReadCloser, error) {
+	c := l.P.conn()
+	if c == nil {
+		return nil, errNotConnected
+	}
+	return openPackage(c.Packages.Open(ctx, &pb.PackageLocationMetaData{PackagePath: location}))
+}
+
+func openPackage(rc io.ReadCloser, err error) (io.ReadCloser, error) {
 	if errors.Is(err, packages.ErrNotFound) {
 		return nil, fmt.Errorf("%w: %v", api.ErrPackageNotFound, err)
 	}

@@ -1,4 +1,8 @@
-package config
+// Package reload notices when the worker should re-read its config: SIGHUP,
+// and edits of the config file however they are made. It only detects; the
+// caller loads, validates and applies (internal/config stays free of signals
+// and file watching).
+package reload
 
 import (
 	"context"

@@ -1,4 +1,4 @@
-package daemon
+package service
 
 import (
 	"context"
@@ -16,15 +16,16 @@ import (
 // processStart stands for the JVM start time Java reports.
 var processStart = time.Now()
 
-// workerStats is the daemon's side of /admin/v2/worker-stats.
-type workerStats struct {
-	d  *Daemon
+// WorkerStats is the backend of /admin/v2/worker-stats.
+type WorkerStats struct {
+	P  *Parts
 	gc *gcWindow
 }
 
-var _ api.WorkerStats = workerStats{}
+var _ api.WorkerStats = WorkerStats{}
 
-func newWorkerStats(d *Daemon) workerStats { return workerStats{d: d, gc: &gcWindow{}} }
+// NewWorkerStats is the backend of /admin/v2/worker-stats over p.
+func NewWorkerStats(p *Parts) WorkerStats { return WorkerStats{P: p, gc: &gcWindow{}} }
 
 // gcWindow keeps Java's GC figures: counts and pause time of the last
 // minute (JvmDefaultGCMetricsLogger refreshes once a minute).
@@ -51,7 +52,7 @@ func (g *gcWindow) update(ms *goruntime.MemStats) (count, pauseMs int64) {
 // names, from the Go runtime: the heap in use, the memory limit (GOMEMLIMIT,
 // else what the runtime took from the system), OS threads, collections
 // (all counted as "young"). Netty's direct-memory pool has no counterpart: 0.
-func (s workerStats) WorkerMetrics(context.Context) []api.WorkerMetrics {
+func (s WorkerStats) WorkerMetrics(context.Context) []api.WorkerMetrics {
 	var ms goruntime.MemStats
 	goruntime.ReadMemStats(&ms)
 	maxMem := debug.SetMemoryLimit(-1)
@@ -81,11 +82,11 @@ func (s workerStats) WorkerMetrics(context.Context) []api.WorkerMetrics {
 
 // FunctionsMetrics asks every local instance for its metrics at once; one
 // that does not answer is listed with nil metrics (zeros), as in Java.
-func (s workerStats) FunctionsMetrics(ctx context.Context) []api.InstanceMetrics {
-	if s.d.runtime == nil {
+func (s WorkerStats) FunctionsMetrics(ctx context.Context) []api.InstanceMetrics {
+	if s.P.Runtime == nil {
 		return nil
 	}
-	list := s.d.runtime.Instances()
+	list := s.P.Runtime.Instances()
 	out := make([]api.InstanceMetrics, len(list))
 	var wg sync.WaitGroup
 	for i, in := range list {
@@ -93,9 +94,9 @@ func (s workerStats) FunctionsMetrics(ctx context.Context) []api.InstanceMetrics
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			md, err := s.d.runtime.Metrics(ctx, in.FQFN, in.InstanceID)
+			md, err := s.P.Runtime.Metrics(ctx, in.FQFN, in.InstanceID)
 			if err != nil {
-				s.d.log.Debug("instance metrics", "instance", out[i].Name, "err", err)
+				s.P.Log.Debug("instance metrics", "instance", out[i].Name, "err", err)
 				return
 			}
 			out[i].Metrics = md

@@ -1,4 +1,4 @@
-package daemon
+package service
 
 import (
 	"context"
@@ -10,22 +10,22 @@ import (
 	"github.com/pulsar-functions-worker/pulsar-functions-worker/internal/scheduler"
 )
 
-// workerOps is the daemon's side of rebalance and drain: the scheduler this
+// WorkerOps is the backend of rebalance and drain: the scheduler this
 // worker runs while it leads.
-type workerOps struct{ d *Daemon }
+type WorkerOps struct{ P *Parts }
 
-var _ api.WorkerOps = workerOps{}
+var _ api.WorkerOps = WorkerOps{}
 
-func (o workerOps) Self() cluster.WorkerInfo { return o.d.self() }
+func (o WorkerOps) Self() cluster.WorkerInfo { return o.P.Self }
 
-func (o workerOps) scheduler() (*scheduler.Scheduler, error) {
-	if s := o.d.sched.Load(); s != nil {
+func (o WorkerOps) scheduler() (Scheduler, error) {
+	if s := o.P.Cluster.Scheduler(); s != nil {
 		return s, nil
 	}
 	return nil, api.ErrNotLeading
 }
 
-func (o workerOps) Rebalance(ctx context.Context) error {
+func (o WorkerOps) Rebalance(ctx context.Context) error {
 	s, err := o.scheduler()
 	if err != nil {
 		return err
@@ -33,7 +33,7 @@ func (o workerOps) Rebalance(ctx context.Context) error {
 	return schedulerError(s.RequestRebalance(ctx))
 }
 
-func (o workerOps) Drain(ctx context.Context, workerID string) error {
+func (o WorkerOps) Drain(ctx context.Context, workerID string) error {
 	s, err := o.scheduler()
 	if err != nil {
 		return err
@@ -41,7 +41,7 @@ func (o workerOps) Drain(ctx context.Context, workerID string) error {
 	return schedulerError(s.RequestDrain(ctx, workerID))
 }
 
-func (o workerOps) DrainStatus(_ context.Context, workerID string) (api.LongRunningProcessStatus, error) {
+func (o WorkerOps) DrainStatus(_ context.Context, workerID string) (api.LongRunningProcessStatus, error) {
 	s, err := o.scheduler()
 	if err != nil {
 		return api.LongRunningProcessStatus{}, err

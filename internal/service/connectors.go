@@ -1,23 +1,25 @@
-package daemon
+package service
 
 import (
-	"context"
 	"fmt"
-	"net/http"
 	"sort"
 
 	"github.com/pulsar-functions-worker/pulsar-functions-worker/internal/api"
 	"github.com/pulsar-functions-worker/pulsar-functions-worker/internal/packages"
 )
 
-// connectors is the daemon's side of the sources, sinks and built-ins
-// endpoints: the built-in archives the package store scans.
-type connectors struct{ d *Daemon }
+// Connectors is the backend of the sources, sinks and built-ins endpoints:
+// the built-in archives the package store scans.
+type Connectors struct{ P *Parts }
 
-var _ api.ConnectorsBackend = connectors{}
+var _ api.ConnectorsBackend = Connectors{}
 
-func (c connectors) Connectors() []api.BuiltinConnector {
-	all := c.d.packages.Connectors()
+func (c Connectors) Connectors() []api.BuiltinConnector {
+	conn := c.P.conn()
+	if conn == nil {
+		return nil
+	}
+	all := conn.Packages.Connectors()
 	out := make([]api.BuiltinConnector, 0, len(all))
 	for _, a := range all {
 		out = append(out, api.BuiltinConnector{Path: a.Path, Definition: connectorDefinition(a.Definition)})
@@ -39,15 +41,23 @@ func connectorDefinition(d packages.Definition) api.ConnectorDefinition {
 
 // ReloadConnectors rescans both built-in directories: the store keeps them
 // in one scan.
-func (c connectors) ReloadConnectors() error {
-	if err := c.d.packages.ReloadBuiltins(); err != nil {
+func (c Connectors) ReloadConnectors() error {
+	conn := c.P.conn()
+	if conn == nil {
+		return errNotConnected
+	}
+	if err := conn.Packages.ReloadBuiltins(); err != nil {
 		return fmt.Errorf("reload built-in connectors: %w", err)
 	}
 	return nil
 }
 
-func (c connectors) BuiltinFunctions() []api.FunctionDefinition {
-	all := c.d.packages.Functions()
+func (c Connectors) BuiltinFunctions() []api.FunctionDefinition {
+	conn := c.P.conn()
+	if conn == nil {
+		return nil
+	}
+	all := conn.Packages.Functions()
 	out := make([]api.FunctionDefinition, 0, len(all))
 	for _, a := range all {
 		out = append(out, api.FunctionDefinition{Name: a.Definition.Name, Description: a.Definition.Description, FunctionClass: a.Definition.FunctionClass})
@@ -56,19 +66,13 @@ func (c connectors) BuiltinFunctions() []api.FunctionDefinition {
 	return out
 }
 
-func (c connectors) ReloadBuiltinFunctions() error {
-	if err := c.d.packages.ReloadBuiltins(); err != nil {
+func (c Connectors) ReloadBuiltinFunctions() error {
+	conn := c.P.conn()
+	if conn == nil {
+		return errNotConnected
+	}
+	if err := conn.Packages.ReloadBuiltins(); err != nil {
 		return fmt.Errorf("reload built-in functions: %w", err)
 	}
 	return nil
-}
-
-// AllowSourceOps adapts auth's namespace check for /admin/v3/sources.
-func (g guard) AllowSourceOps(ctx context.Context, role, tenant, namespace string, r *http.Request) (bool, error) {
-	return g.Authz.AllowSourceOps(ctx, role, r, tenant, namespace)
-}
-
-// AllowSinkOps adapts auth's namespace check for /admin/v3/sinks.
-func (g guard) AllowSinkOps(ctx context.Context, role, tenant, namespace string, r *http.Request) (bool, error) {
-	return g.Authz.AllowSinkOps(ctx, role, r, tenant, namespace)
 }
