@@ -149,10 +149,24 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 type roleKey struct{}
 
+// answerer is an authentication error that answers the request itself (a
+// step of the SASL exchange, internal/auth.Answer).
+type answerer interface {
+	error
+	WriteAnswer(http.ResponseWriter)
+}
+
 // authenticated runs the Guard, then h with the role in the context.
 func (s *Server) authenticated(h http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		role, err := s.guard.Authenticate(r)
+		var step answerer
+		if errors.As(err, &step) {
+			// A step of a multi-request exchange (SASL): its own answer, and
+			// the request itself is not processed.
+			step.WriteAnswer(w)
+			return
+		}
 		if err != nil {
 			s.log.Debug("authentication failed", "path", r.URL.Path, "remote", r.RemoteAddr, "err", err)
 			// The Java worker's filter answers with a container error page.

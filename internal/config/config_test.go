@@ -177,10 +177,16 @@ func TestEveryKeyOfPulsarFileIsKnown(t *testing.T) {
 	}
 }
 
+// ourKeys are the keys of our own, not in the Java worker.
+var ourKeys = map[string]bool{
+	"addFunctionsClusterToNamespace": true, "logLevel": true, "maxPackageSizeBytes": true, "maxParallelism": true,
+	"saslJaasConfigFile": true, "saslKrb5ConfigFile": true,
+}
+
 func TestShippedFileHasPulsarKeys(t *testing.T) {
 	pActive, pCommented := fileKeys(t, pulsarFile)
 	sActive, sCommented := fileKeys(t, shippedFile)
-	ours := map[string]bool{"addFunctionsClusterToNamespace": true, "logLevel": true, "maxPackageSizeBytes": true, "maxParallelism": true}
+	ours := ourKeys
 	for k := range pActive {
 		if !sActive[k] {
 			t.Errorf("key %q is set in Pulsar's file but not in ours", k)
@@ -345,7 +351,7 @@ func checkAgainstJava(t *testing.T, dump string, v reflect.Value, renamed map[st
 		}
 	}
 	for name := range idx {
-		if !seen[name] && name != "addFunctionsClusterToNamespace" && name != "logLevel" && name != "maxPackageSizeBytes" && name != "maxParallelism" {
+		if !seen[name] && !ourKeys[name] {
 			t.Errorf("%s: Go field %q is not in the Java class", dump, name)
 		}
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/apache/pulsar-client-go/pulsaradmin/pkg/utils"
 
 	"github.com/pulsar-functions-worker/pulsar-functions-worker/internal/auth"
+	"github.com/pulsar-functions-worker/pulsar-functions-worker/internal/auth/sasl"
 	"github.com/pulsar-functions-worker/pulsar-functions-worker/internal/broker"
 	"github.com/pulsar-functions-worker/pulsar-functions-worker/internal/config"
 )
@@ -25,6 +26,13 @@ func authSettings(c *config.Config) auth.Settings {
 		AuthenticateMetricsEndpoint: c.AuthenticateMetricsEndpoint,
 		Properties:                  c.Properties,
 		AuthorizationTimeout:        time.Duration(c.MetadataStoreOperationTimeoutSeconds) * time.Second,
+		SASL: sasl.Settings{
+			AllowedIDs:       c.SaslJaasClientAllowedIds,
+			SectionName:      c.SaslJaasServerSectionName,
+			SignerSecretPath: c.SaslJaasServerRoleTokenSignerSecretPath,
+			JAASFile:         c.SaslJaasConfigFile,
+			Krb5Conf:         c.SaslKrb5ConfigFile,
+		},
 	}
 }
 
