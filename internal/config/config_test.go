@@ -413,6 +413,13 @@ func TestUnknownKeys(t *testing.T) {
 			Message: `unknown key "functionInstanceMinResources.rma"; did you mean "functionInstanceMinResources.ram"?`}},
 		{"configAdminCLI: /bin/pulsarctl\n", Problem{File: "test.yml", Line: 1, Key: "configAdminCLI", Severity: Warning,
 			Message: `"configAdminCLI" has no effect at the top level (Java ignores it too); the Kubernetes runtime reads functionRuntimeFactoryConfigs.configAdminCLI`}},
+		// The deployment guide's SASL example puts these under properties.
+		{"properties:\n  saslJaasClientAllowedIds: .*client.*\n", Problem{File: "test.yml", Line: 2,
+			Key: "properties.saslJaasClientAllowedIds", Severity: Warning,
+			Message: `"saslJaasClientAllowedIds" has no effect under properties (4.0.8's Java worker does not read it there, although the deployment guide shows it); set the top-level "saslJaasClientAllowedIds"`}},
+		{"properties:\n  tokenSecretKey: x\n  saslJaasBrokerSectionName: Broker\n", Problem{File: "test.yml", Line: 3,
+			Key: "properties.saslJaasBrokerSectionName", Severity: Warning,
+			Message: `"saslJaasBrokerSectionName" has no effect under properties (4.0.8's Java worker does not read it there, although the deployment guide shows it); set the top-level "saslJaasServerSectionName"`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.want.Key, func(t *testing.T) {
