@@ -156,9 +156,6 @@ func (p *Provider) Authenticate(r *http.Request) (string, error) {
 	if sess != nil && !hasState {
 		return "", errors.New("SASL request without a State header")
 	}
-	if sess == nil || strings.EqualFold(stateHdr, StateInit) {
-		sess = p.states.add()
-	}
 	tok, ok := first(r, HeaderToken)
 	if !ok {
 		return "", errors.New("Header token should exist if no role token.")
@@ -166,6 +163,12 @@ func (p *Provider) Authenticate(r *http.Request) (string, error) {
 	in, err := decodeBase64(tok)
 	if err != nil {
 		return "", fmt.Errorf("%s: %w", HeaderToken, err)
+	}
+	// Java creates the state before it looks at the token; creating it only
+	// for a request that carries one keeps requests of other methods (tried
+	// against every provider) from filling the cache.
+	if sess == nil || strings.EqualFold(stateHdr, StateInit) {
+		sess = p.states.add()
 	}
 	sess.mu.Lock()
 	out, err := p.acceptor.step(&sess.gss, in, remoteIP(r))

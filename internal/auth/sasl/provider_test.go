@@ -316,16 +316,18 @@ func TestNewRefusesBadSettings(t *testing.T) {
 func TestStateCacheExpiryAndBound(t *testing.T) {
 	now := time.Unix(0, 0)
 	c := newStateCache(2, time.Second, func() time.Time { return now })
-	a, b := c.add(), c.add()
+	a := c.add()
+	now = now.Add(100 * time.Millisecond)
+	b := c.add()
 	if c.get(a.id) != a || c.get(b.id) != b {
 		t.Fatal("fresh states not found")
 	}
-	now = now.Add(500 * time.Millisecond)
+	now = now.Add(400 * time.Millisecond)
 	d := c.add() // over the bound: the oldest (a) goes
 	if c.get(a.id) != nil || c.get(b.id) != b || c.get(d.id) != d {
 		t.Fatal("the oldest state was not evicted")
 	}
-	now = now.Add(600 * time.Millisecond)
+	now = now.Add(700 * time.Millisecond) // b is 1.1 s old, d 0.7 s
 	if c.get(b.id) != nil || c.get(d.id) != d {
 		t.Fatal("expiry after creation not applied")
 	}
