@@ -43,14 +43,16 @@ func TestSASLKerberos(t *testing.T) {
 	if err := os.WriteFile(secret, []byte(harness.UniqueName("secret")+"-signs-role-tokens"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	// Kerberos names without an instance map to "<name>/null@<realm>" in
-	// PulsarSaslServer (the host part is printed as Java's null).
-	adminRole := saslAdmin + "/null@" + kdc.Realm
+	// The role is the client's principal as is (see internal/auth/sasl).
+	adminRole := saslAdmin + "@" + kdc.Realm
 	common := map[string]any{
-		"authenticationEnabled":                   true,
-		"authenticationProviders":                 []string{"org.apache.pulsar.broker.authentication.AuthenticationProviderSasl"},
-		"authorizationEnabled":                    true,
-		"superUserRoles":                          []string{adminRole},
+		"authenticationEnabled":   true,
+		"authenticationProviders": []string{"org.apache.pulsar.broker.authentication.AuthenticationProviderSasl"},
+		"authorizationEnabled":    true,
+		"superUserRoles":          []string{adminRole},
+		// 4.0.8's Java worker fails authorization with a NullPointerException
+		// when proxyRoles is unset.
+		"proxyRoles":                              []string{},
 		"authenticateMetricsEndpoint":             false,
 		"saslJaasClientAllowedIds":                ".*pulsar.*",
 		"saslJaasServerSectionName":               "PulsarFunction",

@@ -47,9 +47,9 @@ func FuzzAuthenticateHeaders(f *testing.F) {
 		p := &Provider{
 			acceptor: &acceptor{kt: keytab.New(), principal: serviceName, realm: testRealm,
 				replay: &replayCache{seen: map[string]time.Time{}}, now: time.Now},
-			signer:   signer{secret: []byte("k")},
-			now:      time.Now,
-			states:   newStateCache(10, time.Minute, time.Now),
+			signer: signer{secret: []byte("k")},
+			now:    time.Now,
+			states: newStateCache(10, time.Minute, time.Now),
 		}
 		r, _ := http.NewRequest(http.MethodGet, "http://w/", nil)
 		for k, v := range map[string]string{HeaderState: state, HeaderToken: token, HeaderServerID: id, HeaderRoleToken: role} {

@@ -44,7 +44,6 @@ type acceptor struct {
 	kt        *keytab.Keytab
 	principal types.PrincipalName
 	realm     string
-	defRealm  string
 	allowed   allowedIDs
 	replay    *replayCache
 	now       func() time.Time
@@ -81,7 +80,7 @@ func newAcceptor(login serviceLogin, defRealm string, allowed allowedIDs, now fu
 	if !found {
 		return nil, fmt.Errorf("keytab %s has no key for %s@%s", login.Keytab, pn.PrincipalNameString(), realm)
 	}
-	return &acceptor{kt: kt, principal: pn, realm: realm, defRealm: defRealm, allowed: allowed,
+	return &acceptor{kt: kt, principal: pn, realm: realm, allowed: allowed,
 		replay: &replayCache{seen: map[string]time.Time{}}, now: now}, nil
 }
 
@@ -197,11 +196,15 @@ func (a *acceptor) finish(s *gssSession, in []byte) error {
 	if !a.allowed.allows(s.peer) {
 		return fmt.Errorf("forbidden: authentication id %s is not allowed (saslJaasClientAllowedIds)", s.peer)
 	}
-	n, err := parseKerberosName(s.peer)
-	if err != nil {
+	if _, err := parseKerberosName(s.peer); err != nil {
 		return err
 	}
-	s.role = n.role(a.defRealm, authzID)
+	// PulsarSaslServer would set "<short name>/<host>@<realm>" when an
+	// auth_to_local rule applies, but on Java 17 its KerberosName cannot read
+	// the default realm (sun.security.krb5 is not opened to it), so no rule
+	// ever applies and the role stays the client's principal: observed with
+	// the 4.0.8 worker as "pulsar-admin@PFW.TEST" (TestSASLKerberos).
+	s.role = authzID
 	s.complete = true
 	return nil
 }

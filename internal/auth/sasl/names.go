@@ -34,29 +34,6 @@ func parseKerberosName(s string) (kerberosName, error) {
 	return kerberosName{Service: svc, Host: host, HasHost: hasHost, Realm: realm, HasRealm: true}, nil
 }
 
-// role is the authorized id PulsarSaslServer's callback sets: the short
-// name (the DEFAULT auth_to_local rule: the first component when the realm
-// is the default realm), then "/" + host and "@" + realm, where a missing
-// host reads "null" as Java's StringBuilder prints it. When no rule applies
-// (another realm), Java keeps the authorization id unchanged.
-func (n kerberosName) role(defRealm, authzID string) string {
-	if !n.HasRealm {
-		// KerberosName.getShortName returns a simple name as is.
-		return n.Service + "/null@null"
-	}
-	if n.Realm != defRealm {
-		return authzID
-	}
-	host := "null"
-	if n.HasHost {
-		host = n.Host
-	}
-	if strings.ContainsAny(n.Service, "/@") {
-		return authzID
-	}
-	return n.Service + "/" + host + "@" + n.Realm
-}
-
 // allowedIDs is saslJaasClientAllowedIds: a regular expression the whole
 // client principal must match (Java's Matcher.matches).
 type allowedIDs struct{ re *regexp.Regexp }

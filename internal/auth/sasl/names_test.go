@@ -2,32 +2,6 @@ package sasl
 
 import "testing"
 
-func TestKerberosNameRole(t *testing.T) {
-	tests := []struct {
-		peer, defRealm, want string
-	}{
-		// PulsarSaslServer: short name + "/" + host + "@" + realm, where a
-		// missing host is printed as Java's null.
-		{"pulsar-client@PFW.TEST", "PFW.TEST", "pulsar-client/null@PFW.TEST"},
-		{"broker/host.example@PFW.TEST", "PFW.TEST", "broker/host.example@PFW.TEST"},
-		{"svc/@PFW.TEST", "PFW.TEST", "svc/@PFW.TEST"},
-		// No auth_to_local rule applies to another realm: the id stays.
-		{"pulsar-client@OTHER.TEST", "PFW.TEST", "pulsar-client@OTHER.TEST"},
-		{"pulsar-client@PFW.TEST", "", "pulsar-client@PFW.TEST"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.peer, func(t *testing.T) {
-			n, err := parseKerberosName(tt.peer)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got := n.role(tt.defRealm, tt.peer); got != tt.want {
-				t.Fatalf("role = %q, want %q", got, tt.want)
-			}
-		})
-	}
-}
-
 func TestParseKerberosName(t *testing.T) {
 	for _, tt := range []struct {
 		in      string

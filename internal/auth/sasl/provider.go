@@ -53,7 +53,8 @@ type Settings struct {
 	// JAASFile is saslJaasConfigFile (ours): Java's java.security.auth.login.config.
 	JAASFile string
 	// Krb5Conf is saslKrb5ConfigFile (ours): the krb5.conf whose default_realm
-	// maps principals to roles; "" means $KRB5_CONFIG, else /etc/krb5.conf.
+	// completes a JAAS principal without realm; "" means $KRB5_CONFIG, else
+	// /etc/krb5.conf.
 	Krb5Conf string
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time

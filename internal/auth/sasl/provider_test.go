@@ -199,7 +199,7 @@ func TestExchange(t *testing.T) {
 		t.Fatalf("complete answer without role token or server id: %v", done.Header)
 	}
 	text, _ := p.signer.verify(roleToken)
-	if want := "u=pulsar-client/null@PFW.TEST&i=" + id + "&e="; !strings.HasPrefix(text, want) {
+	if want := "u=pulsar-client@PFW.TEST&i=" + id + "&e="; !strings.HasPrefix(text, want) {
 		t.Fatalf("role token %q, want it to start with %q", text, want)
 	}
 
@@ -209,7 +209,7 @@ func TestExchange(t *testing.T) {
 		t.Fatalf("check answer's server id = %q, want %q", a.Header.Get(HeaderServerID), id)
 	}
 	role, err := p.Authenticate(request(map[string]string{HeaderRoleToken: roleToken, HeaderState: StateComplete}))
-	if err != nil || role != "pulsar-client/null@PFW.TEST" {
+	if err != nil || role != "pulsar-client@PFW.TEST" {
 		t.Fatalf("role = %q, %v", role, err)
 	}
 	// State values are compared ignoring case, as Java's equalsIgnoreCase.
