@@ -20,7 +20,7 @@ func TestCheckConfig(t *testing.T) {
 		{"wrong type names line and key", []string{"check-config", "--config", "testdata/wrongtype.yml"}, 1,
 			[]string{"error: testdata/wrongtype.yml:4: workerPort: expected an integer", "wrongtype.yml: invalid"}},
 		{"unsupported auth plugin", []string{"check-config", "--config", "testdata/sasl.yml"}, 1,
-			[]string{`authentication plugin "org.apache.pulsar.client.impl.auth.AuthenticationSasl" is not supported`}},
+			[]string{`authentication plugin org.apache.pulsar.client.impl.auth.AuthenticationSasl (Kerberos) is not supported for the worker's own connections to brokers: pulsar-client-go v0.19.0 has no SASL/Kerberos authentication`}},
 		{"thread runtime", []string{"check-config", "--config", "testdata/runtime-thread.yml"}, 1,
 			[]string{"error: testdata/runtime-thread.yml:16: functionRuntimeFactoryClassName: org.apache.pulsar.functions.runtime.thread.ThreadRuntimeFactory is not supported: the thread runtime runs instances inside the worker's own JVM"}},
 		{"kubernetes runtime", []string{"check-config", "--config", "testdata/runtime-kubernetes.yml"}, 1,

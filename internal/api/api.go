@@ -138,8 +138,19 @@ func (s *Server) routes() {
 	s.mux.Handle("GET /metrics", s.rootAuth(promhttp.HandlerFor(s.metrics, promhttp.HandlerOpts{
 		ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	})))
-	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+	notFound := func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "HTTP 404 Not Found")
+	}
+	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get(headerSASLType) != "" || r.Header.Get(headerSASLRoleToken) != "" {
+			// Java's authentication filter runs before routing, and Pulsar's
+			// SASL client does its exchange against a component's base path
+			// (GET /admin/v3/functions before a create), which no handler
+			// serves: authenticate first, as there.
+			s.authenticated(notFound).ServeHTTP(w, r)
+			return
+		}
+		notFound(w, r)
 	})
 }
 
@@ -149,10 +160,30 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 type roleKey struct{}
 
+// Headers of the SASL exchange (internal/auth/sasl).
+const (
+	headerSASLType      = "SASL-Type"
+	headerSASLRoleToken = "SaslAuthRoleToken"
+)
+
+// answerer is an authentication error that answers the request itself (a
+// step of the SASL exchange, internal/auth.Answer).
+type answerer interface {
+	error
+	WriteAnswer(http.ResponseWriter)
+}
+
 // authenticated runs the Guard, then h with the role in the context.
 func (s *Server) authenticated(h http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		role, err := s.guard.Authenticate(r)
+		var step answerer
+		if errors.As(err, &step) {
+			// A step of a multi-request exchange (SASL): its own answer, and
+			// the request itself is not processed.
+			step.WriteAnswer(w)
+			return
+		}
 		if err != nil {
 			s.log.Debug("authentication failed", "path", r.URL.Path, "remote", r.RemoteAddr, "err", err)
 			// The Java worker's filter answers with a container error page.

@@ -16,6 +16,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/pulsar-functions-worker/pulsar-functions-worker/internal/auth/sasl"
 )
 
 // Header names the Java worker reads.
@@ -25,7 +27,7 @@ const (
 	// HeaderOriginalPrincipal carries the end user's role when a Pulsar proxy calls.
 	HeaderOriginalPrincipal = "X-Original-Principal"
 	// headerSASLType makes Java pick the sasl provider when no method name is sent.
-	headerSASLType = "SASL-Type"
+	headerSASLType = sasl.HeaderType
 )
 
 // websocketPrincipal is the original principal Pulsar's WebSocket service
@@ -69,6 +71,8 @@ type Settings struct {
 	AuthenticateMetricsEndpoint bool
 	// Properties is the properties map (token and basic provider settings).
 	Properties map[string]string
+	// SASL are the sasl provider's settings (saslJaas* keys).
+	SASL sasl.Settings
 	// AuthorizationTimeout bounds one authorization check
 	// (metadataStoreOperationTimeoutSeconds); 0 means 30s.
 	AuthorizationTimeout time.Duration
@@ -183,7 +187,7 @@ func (a *Authz) build(cfg Settings) (*state, error) {
 		if class == "" {
 			continue
 		}
-		p, err := newProvider(class, props)
+		p, err := newProvider(class, props, cfg.SASL)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("authenticationProviders: %s: %w", class, err))
 			continue
@@ -203,8 +207,8 @@ func (a *Authz) build(cfg Settings) (*state, error) {
 
 // javaTryOrder is the order Java's AuthenticationService tries providers
 // when no method is named: its HashMap's iteration order, which for these
-// names is fixed (buckets 10, 12 and 15 of 16) whatever the config order.
-var javaTryOrder = map[string]int{"tls": 0, "basic": 1, "token": 2}
+// names is fixed (buckets 2, 10, 12 and 15 of 16) whatever the config order.
+var javaTryOrder = map[string]int{"sasl": -1, "tls": 0, "basic": 1, "token": 2}
 
 func setOf(xs []string) map[string]bool {
 	m := make(map[string]bool, len(xs))
@@ -243,8 +247,10 @@ func (a *Authz) Authenticate(r *http.Request) (string, error) {
 	var errs []error
 	for _, m := range st.order {
 		role, err := authenticateList(st.methods[m], r)
-		if err == nil {
-			return role, nil
+		if err == nil || isAnswer(err) {
+			// Java returns whatever the first provider that did not throw
+			// decided, including a SASL step's answer.
+			return role, err
 		}
 		errs = append(errs, fmt.Errorf("%s: %w", m, err))
 	}
@@ -257,11 +263,16 @@ func authenticateList(ps []provider, r *http.Request) (string, error) {
 	var err error
 	for _, p := range ps {
 		var role string
-		if role, err = p.authenticate(r); err == nil {
-			return role, nil
+		if role, err = p.authenticate(r); err == nil || isAnswer(err) {
+			return role, err
 		}
 	}
 	return "", err
+}
+
+func isAnswer(err error) bool {
+	var a *Answer
+	return errors.As(err, &a)
 }
 
 // AuthenticateMetrics tells whether /metrics, /version and /initialized

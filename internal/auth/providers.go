@@ -8,6 +8,8 @@ import (
 	"net/url"
 	"os"
 	"strings"
+
+	"github.com/pulsar-functions-worker/pulsar-functions-worker/internal/auth/sasl"
 )
 
 // Provider class names accepted in authenticationProviders.
@@ -18,6 +20,8 @@ const (
 	ProviderTLS = "org.apache.pulsar.broker.authentication.AuthenticationProviderTls"
 	// ProviderBasic is the htpasswd-style provider (method "basic").
 	ProviderBasic = "org.apache.pulsar.broker.authentication.AuthenticationProviderBasic"
+	// ProviderSasl is the Kerberos (SASL GSSAPI) provider (method "sasl").
+	ProviderSasl = "org.apache.pulsar.broker.authentication.AuthenticationProviderSasl"
 )
 
 // provider is one server-side authentication provider.
@@ -29,8 +33,14 @@ type provider interface {
 	authenticate(r *http.Request) (string, error)
 }
 
-func newProvider(class string, props map[string]string) (provider, error) {
+func newProvider(class string, props map[string]string, saslSettings sasl.Settings) (provider, error) {
 	switch class {
+	case ProviderSasl:
+		p, err := sasl.New(saslSettings)
+		if err != nil {
+			return nil, err
+		}
+		return saslProvider{p}, nil
 	case ProviderToken:
 		return newTokenProvider(props)
 	case ProviderTLS:
@@ -38,9 +48,22 @@ func newProvider(class string, props map[string]string) (provider, error) {
 	case ProviderBasic:
 		return newBasicProvider(props)
 	}
-	return nil, fmt.Errorf("provider class %s is not supported by this worker (supported: %s, %s, %s)",
-		class, ProviderToken, ProviderTLS, ProviderBasic)
+	return nil, fmt.Errorf("provider class %s is not supported by this worker (supported: %s, %s, %s, %s)",
+		class, ProviderToken, ProviderTLS, ProviderBasic, ProviderSasl)
 }
+
+// saslProvider is AuthenticationProviderSasl (internal/auth/sasl); during the
+// exchange its errors are *Answer values that end the request.
+type saslProvider struct{ p *sasl.Provider }
+
+func (s saslProvider) method() string { return s.p.Method() }
+
+func (s saslProvider) authenticate(r *http.Request) (string, error) { return s.p.Authenticate(r) }
+
+// Answer is a step of a multi-request authentication exchange (SASL) that
+// answers the request itself: Authenticate returns it as its error, and the
+// HTTP layer writes it (WriteAnswer) instead of a plain 401.
+type Answer = sasl.Answer
 
 // readKeyFromURL is AuthTokenUtils.readKeyFromUrl: "data:" and "file:" URLs,
 // then an existing path, then the value itself as base64. setting names the

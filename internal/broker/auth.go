@@ -15,7 +15,16 @@ const (
 	pluginBasic  = "org.apache.pulsar.client.impl.auth.AuthenticationBasic"
 	pluginOAuth2 = "org.apache.pulsar.client.impl.auth.oauth2.AuthenticationOAuth2"
 	pluginNone   = "org.apache.pulsar.client.impl.auth.AuthenticationDisabled"
+	pluginSasl   = "org.apache.pulsar.client.impl.auth.AuthenticationSasl"
 )
+
+// errSaslClient says why the worker cannot be a Kerberos client itself.
+var errSaslClient = fmt.Errorf("authentication plugin %s (Kerberos) is not supported for the worker's own "+
+	"connections to brokers: pulsar-client-go v0.19.0 has no SASL/Kerberos authentication "+
+	"(apache/pulsar-client-go#424); give the worker credentials of another method the brokers accept "+
+	"(%s, %s, %s or %s; a broker may enable several authenticationProviders). "+
+	"Serving Kerberos clients on the worker's REST API (authenticationProviders: AuthenticationProviderSasl) is supported",
+	pluginSasl, pluginToken, pluginTLS, pluginBasic, pluginOAuth2)
 
 // AuthKind is the authentication method the worker's own clients use.
 type AuthKind string
@@ -63,6 +72,8 @@ func ParseClientAuth(plugin, params string) (ClientAuth, error) {
 		return parseBasic(params)
 	case pluginOAuth2, "oauth2":
 		return parseOAuth2(params)
+	case pluginSasl, "sasl":
+		return ClientAuth{}, errSaslClient
 	default:
 		return ClientAuth{}, fmt.Errorf("authentication plugin %q is not supported; use one of %s, %s, %s, %s",
 			plugin, pluginToken, pluginTLS, pluginBasic, pluginOAuth2)

@@ -40,7 +40,9 @@ func TestParseClientAuth(t *testing.T) {
 		{name: "basic", plugin: pluginBasic, params: `{"userId":"u","password":"p"}`, want: ClientAuth{Kind: AuthBasic, User: "u", Password: "p"}},
 		{name: "oauth2", plugin: pluginOAuth2, params: `{"type":"client_credentials","issuerUrl":"https://i","privateKey":"file:///k.json","audience":"a"}`,
 			want: ClientAuth{Kind: AuthOAuth2, IssuerURL: "https://i", PrivateKey: "file:///k.json", Audience: "a"}},
-		{name: "sasl unsupported", plugin: "org.apache.pulsar.client.impl.auth.AuthenticationSasl", params: "{}", wantErr: "is not supported"},
+		{name: "sasl unsupported", plugin: "org.apache.pulsar.client.impl.auth.AuthenticationSasl",
+			params: `{"saslJaasClientSectionName":"PulsarClient","serverType":"broker"}`, wantErr: "pulsar-client-go v0.19.0 has no SASL/Kerberos authentication"},
+		{name: "sasl short name unsupported", plugin: "sasl", params: "{}", wantErr: "(Kerberos) is not supported for the worker's own connections"},
 		{name: "unknown class", plugin: "com.example.MyAuth", wantErr: `"com.example.MyAuth" is not supported`},
 	}
 	for _, tt := range tests {

@@ -307,6 +307,10 @@ type Config struct {
 	LogLevel string `koanf:"logLevel"`
 	// MaxPackageSizeBytes (ours) bounds a function package, enforced while it streams in or down; 0 means no limit.
 	MaxPackageSizeBytes int64 `koanf:"maxPackageSizeBytes"`
+	// SaslJaasConfigFile (ours) is the JAAS file with the saslJaasServerSectionName section (the Java worker's -Djava.security.auth.login.config).
+	SaslJaasConfigFile string `koanf:"saslJaasConfigFile"`
+	// SaslKrb5ConfigFile (ours) is the krb5.conf whose default_realm completes a JAAS principal without realm (the Java worker's -Djava.security.krb5.conf); "" means $KRB5_CONFIG, else /etc/krb5.conf.
+	SaslKrb5ConfigFile string `koanf:"saslKrb5ConfigFile"`
 	// MaxParallelism (ours) is the most instances a function, source or sink may ask for; creates and updates above it are refused with 400; 0 means no limit.
 	MaxParallelism int `koanf:"maxParallelism"`
 }

@@ -222,6 +222,17 @@ var misplaced = map[string]string{
 	"pulsarClientMemoryLimit": "the thread runtime reads functionRuntimeFactoryConfigs.pulsarClientMemoryLimit",
 }
 
+// topLevelOnlyProperties are keys the functions worker deployment guide puts
+// under properties, where the Java worker never reads them: its SASL provider
+// takes WorkerConfig fields (saslJaasBrokerSectionName is the older name of
+// saslJaasServerSectionName). Each maps to the top-level key to set instead.
+var topLevelOnlyProperties = map[string]string{
+	"saslJaasClientAllowedIds":                "saslJaasClientAllowedIds",
+	"saslJaasServerSectionName":               "saslJaasServerSectionName",
+	"saslJaasServerRoleTokenSignerSecretPath": "saslJaasServerRoleTokenSignerSecretPath",
+	"saslJaasBrokerSectionName":               "saslJaasServerSectionName",
+}
+
 // unknownKey warns about a key not in the schema, suggesting the closest known one.
 func (l *loader) unknownKey(path []string, known []string) {
 	key := path[len(path)-1]
@@ -463,6 +474,9 @@ func (l *loader) decodeMap(path []string, raw any, dst reflect.Value) bool {
 		s, ok := l.toString(child(path, k), m[k])
 		good = good && ok
 		out[k] = s
+		if top, ok := topLevelOnlyProperties[k]; ok && len(path) == 1 && path[0] == "properties" {
+			l.warnf(child(path, k), "%q has no effect under properties (4.0.8's Java worker does not read it there, although the deployment guide shows it); set the top-level %q", k, top)
+		}
 	}
 	if good {
 		dst.Set(reflect.ValueOf(out))

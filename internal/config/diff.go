@@ -291,6 +291,8 @@ type reloadRule struct {
 //	addFunctionsClusterToNamespace                restart  namespace bootstrap runs at start
 //	logLevel                                      live     the log level can change in place
 //	maxPackageSizeBytes                           restart  the package store is set up at start
+//	saslJaasConfigFile                            restart  SASL provider is built at start
+//	saslKrb5ConfigFile                            restart  SASL provider is built at start
 //	maxParallelism                                restart  the REST API is set up at start
 var reloadRules = map[string]reloadRule{
 	"workerId":                         {false, "this worker's identity in membership and assignments"},
@@ -430,6 +432,8 @@ var reloadRules = map[string]reloadRule{
 	"logLevel":                       {true, "the log level can change in place"},
 	"maxPackageSizeBytes":            {false, "the package store is set up at start"},
 	"maxParallelism":                 {false, "the REST API is set up at start"},
+	"saslJaasConfigFile":             {false, "SASL provider is built at start"},
+	"saslKrb5ConfigFile":             {false, "SASL provider is built at start"},
 }
 
 // redacted replaces secret values in Render's output.

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/pulsar-functions-worker/pulsar-functions-worker/internal/auth"
+	"github.com/pulsar-functions-worker/pulsar-functions-worker/internal/auth/sasl"
 	"github.com/pulsar-functions-worker/pulsar-functions-worker/internal/config"
 	"github.com/pulsar-functions-worker/pulsar-functions-worker/internal/service"
 )
@@ -21,6 +22,13 @@ func authSettings(c *config.Config) auth.Settings {
 		AuthenticateMetricsEndpoint: c.AuthenticateMetricsEndpoint,
 		Properties:                  c.Properties,
 		AuthorizationTimeout:        time.Duration(c.MetadataStoreOperationTimeoutSeconds) * time.Second,
+		SASL: sasl.Settings{
+			AllowedIDs:       c.SaslJaasClientAllowedIds,
+			SectionName:      c.SaslJaasServerSectionName,
+			SignerSecretPath: c.SaslJaasServerRoleTokenSignerSecretPath,
+			JAASFile:         c.SaslJaasConfigFile,
+			Krb5Conf:         c.SaslKrb5ConfigFile,
+		},
 	}
 }
 

@@ -73,7 +73,9 @@ func JavaWorkerConfig(t testing.TB, p Pulsar, id string, port int, overrides map
 // config, a bounded heap and its own log, and stops it and its instances
 // when the test ends. It does not wait for readiness: WaitReady does, and a
 // Java worker that exits or never serves fails the test with its log.
-func StartJavaWorker(t testing.TB, p Pulsar, id string, port int, config string) *Worker {
+// jvmOptions (such as -Djava.security.auth.login.config=...) go to the JVM
+// through PULSAR_EXTRA_OPTS.
+func StartJavaWorker(t testing.TB, p Pulsar, id string, port int, config string, jvmOptions ...string) *Worker {
 	t.Helper()
 	p.RequireJavaWorkers(t)
 	mem := os.Getenv("PFW_JAVA_WORKER_MEM")
@@ -88,6 +90,9 @@ func StartJavaWorker(t testing.TB, p Pulsar, id string, port int, config string)
 		"PULSAR_MEM=" + mem,
 		"PULSAR_GC=-XX:+UseSerialGC",
 		"PULSAR_LOG_DIR=" + logDir,
+	}
+	if len(jvmOptions) > 0 {
+		env = append(env, "PULSAR_EXTRA_OPTS="+strings.Join(jvmOptions, " "))
 	}
 	// Python instances run "python3" from PATH: the virtualenv with the
 	// pulsar-client package.
