@@ -1,0 +1,130 @@
+package sidebyside
+
+import (
+	"bytes"
+	"encoding/json"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// volatileKeys are JSON members whose values depend on when and where a
+// step ran, not on what the worker decided: times, latencies, rates, and
+// the ids of workers, instances' hosts and ports. Their values are replaced
+// by their JSON type.
+var volatileKeys = regexp.MustCompile(`(?i)(time|latency|timestamp|rate|throughput|^workerid$|^host|port$|^lastreceived|^uptime)`)
+
+// noise are lines the JVM or the client's logging print around the answer.
+var noise = regexp.MustCompile(`^(WARNING: |SLF4J|Picked up JAVA_TOOL_OPTIONS)`)
+
+// normalize makes one side's output comparable with the other's: its own
+// names become placeholders, noise lines go, JSON is re-printed with sorted
+// members and volatile values masked, the step's own masks apply, and the
+// lines of an unordered listing are sorted.
+func normalize(s *side, raw string, st step) string {
+	out := s.repl.Replace(raw)
+	var lines []string
+	for _, l := range strings.Split(out, "\n") {
+		if !noise.MatchString(l) {
+			lines = append(lines, strings.TrimRight(l, " \t\r"))
+		}
+	}
+	out = strings.TrimSpace(strings.Join(lines, "\n"))
+	if j, ok := canonicalJSON(out, st.mask); ok {
+		out = j
+	}
+	if st.unordered {
+		ls := strings.Split(out, "\n")
+		slices.Sort(ls)
+		out = strings.Join(ls, "\n")
+	}
+	return out
+}
+
+// canonicalJSON re-prints out when it is one JSON document, with sorted
+// members, volatile and masked values replaced by their type, and arrays of
+// scalars sorted when sortArrays.
+func canonicalJSON(out string, mask []string) (string, bool) {
+	if out == "" || (out[0] != '{' && out[0] != '[') {
+		return "", false
+	}
+	dec := json.NewDecoder(strings.NewReader(out))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil || dec.More() {
+		return "", false
+	}
+	v = maskValues(v, "", mask)
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return "", false
+	}
+	return strings.TrimSpace(b.String()), true
+}
+
+func maskValues(v any, key string, mask []string) any {
+	if key != "" && (volatileKeys.MatchString(key) || slices.Contains(mask, key)) {
+		return typeOf(v)
+	}
+	switch v := v.(type) {
+	case map[string]any:
+		for k, e := range v {
+			v[k] = maskValues(e, k, mask)
+		}
+		return v
+	case []any:
+		for i, e := range v {
+			v[i] = maskValues(e, "", mask)
+		}
+		return v
+	}
+	return v
+}
+
+func typeOf(v any) string {
+	switch v.(type) {
+	case nil:
+		return "<null>"
+	case json.Number:
+		return "<number>"
+	case string:
+		return "<string>"
+	case bool:
+		return "<bool>"
+	case []any:
+		return "<array>"
+	default:
+		return "<object>"
+	}
+}
+
+func TestNormalize(t *testing.T) {
+	s := &side{repl: strings.NewReplacer("sbsj-1", "{ns}", "sbsj-worker", "{worker}")}
+	tests := []struct {
+		name string
+		raw  string
+		st   step
+		want string
+	}{
+		{"names of the side", "Created public/sbsj-1/fn on sbsj-worker\n", step{}, "Created public/{ns}/fn on {worker}"},
+		{"JVM noise dropped", "WARNING: An illegal reflective access\n\"Created successfully\"\n", step{}, `"Created successfully"`},
+		{"JSON members sorted and volatile values masked",
+			`{"workerId":"sbsj-worker","numInstances":1,"lastInvocationTime":123,"averageLatency":0.5,"name":"x"}`, step{},
+			"{\n  \"averageLatency\": \"<number>\",\n  \"lastInvocationTime\": \"<number>\",\n  \"name\": \"x\",\n  \"numInstances\": 1,\n  \"workerId\": \"<string>\"\n}"},
+		{"the step's masks", `{"numReceived":3,"numRestarts":0}`, step{mask: []string{"numRestarts"}},
+			"{\n  \"numReceived\": 3,\n  \"numRestarts\": \"<number>\"\n}"},
+		{"unordered listing", "b\na\nc", step{unordered: true}, "a\nb\nc"},
+		{"text that is not JSON kept", "{not json", step{}, "{not json"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := normalize(s, tt.raw, tt.st); got != tt.want {
+				t.Errorf("normalize(%q) =\n%s\nwant\n%s", tt.raw, got, tt.want)
+			}
+		})
+	}
+}
