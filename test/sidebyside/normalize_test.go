@@ -13,7 +13,7 @@ import (
 // step ran, not on what the worker decided: times, latencies, rates, and
 // the ids of workers, instances' hosts and ports. Their values are replaced
 // by their JSON type.
-var volatileKeys = regexp.MustCompile(`(?i)(time|latency|timestamp|rate|throughput|^workerid$|^host|port$|^lastreceived|^uptime)`)
+var volatileKeys = regexp.MustCompile(`(?i)(time|latency|timestamp|rate|throughput|^workerid$|^host|port$|^lastreceived|^lastinvocation|^uptime)`)
 
 // noise are lines the JVM or the client's logging print around the answer.
 var noise = regexp.MustCompile(`^(WARNING: |SLF4J|Picked up JAVA_TOOL_OPTIONS)`)
