@@ -2,6 +2,7 @@ package sidebyside
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"regexp"
 	"slices"
@@ -80,9 +81,25 @@ func maskValues(v any, key string, mask []string) any {
 		for i, e := range v {
 			v[i] = maskValues(e, "", mask)
 		}
+		// Instances in the order of their ids: each worker lists them in
+		// the order of its own assignment map.
+		slices.SortStableFunc(v, func(a, b any) int { return cmp.Compare(instanceID(a), instanceID(b)) })
 		return v
 	}
 	return v
+}
+
+// instanceID is the instanceId member of an instance's status or stats, or
+// -1.
+func instanceID(v any) int64 {
+	if m, ok := v.(map[string]any); ok {
+		if n, ok := m["instanceId"].(json.Number); ok {
+			if id, err := n.Int64(); err == nil {
+				return id
+			}
+		}
+	}
+	return -1
 }
 
 func typeOf(v any) string {
@@ -118,6 +135,8 @@ func TestNormalize(t *testing.T) {
 		{"the step's masks", `{"numReceived":3,"numRestarts":0}`, step{mask: []string{"numRestarts"}},
 			"{\n  \"numReceived\": 3,\n  \"numRestarts\": \"<number>\"\n}"},
 		{"unordered listing", "b\na\nc", step{unordered: true}, "a\nb\nc"},
+		{"instances by id", `{"instances":[{"instanceId":1},{"instanceId":0}]}`, step{},
+			"{\n  \"instances\": [\n    {\n      \"instanceId\": 0\n    },\n    {\n      \"instanceId\": 1\n    }\n  ]\n}"},
 		{"text that is not JSON kept", "{not json", step{}, "{not json"},
 	}
 	for _, tt := range tests {
