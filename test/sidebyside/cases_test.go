@@ -13,6 +13,7 @@ import (
 type step struct {
 	name      string
 	args      []string                       // pulsar-admin's arguments; {ns}, {dir}, {jar}... are the side's
+	http      string                         // or a REST request, "METHOD /path", instead of pulsar-admin
 	after     func(*testing.T, *side)        // waits for the command's consequences
 	effect    func(*testing.T, *side) string // what really happened, compared between the sides
 	mask      []string                       // JSON members whose values are volatile in this step
@@ -66,6 +67,13 @@ func steps() []step {
 		step{name: "functions/status-instance", args: cmd("functions status --fqfn " + fqfn + " --instance-id 0")},
 		step{name: "functions/stats", args: cmd("functions stats --fqfn " + fqfn)},
 		step{name: "functions/stats-instance", args: cmd("functions stats --fqfn " + fqfn + " --instance-id 0")},
+		// The legacy paths older clients and scripts still use.
+		step{name: "legacy/v2-list", http: "GET /admin/v2/functions/public/{ns}"},
+		step{name: "legacy/v2-get", http: "GET /admin/v2/functions/public/{ns}/exclaim"},
+		step{name: "legacy/v2-status", http: "GET /admin/v2/functions/public/{ns}/exclaim/status"},
+		step{name: "legacy/v2-instance-status", http: "GET /admin/v2/functions/public/{ns}/exclaim/0/status"},
+		step{name: "legacy/v2-get-missing", http: "GET /admin/v2/functions/public/{ns}/missing"},
+		step{name: "legacy/v1-list", http: "GET /admin/functions/public/{ns}"},
 		step{name: "functions/trigger-value", args: cmd("functions trigger --fqfn " + fqfn + " --trigger-value hello")},
 		step{name: "functions/trigger-file", args: cmd("functions trigger --fqfn " + fqfn + " --trigger-file {dir}/trigger.txt")},
 		step{name: "functions/putstate", args: cmd("functions putstate --fqfn "+fqfn+" --state", `{"key":"k1","stringValue":"v1"}`)},

@@ -41,7 +41,7 @@ type side struct {
 
 // result is what one step did on one side.
 type result struct {
-	code   int    // pulsar-admin's exit status
+	code   int    // pulsar-admin's exit status, or the HTTP status of a REST step
 	out    string // its output, normalized
 	raw    string // its output as printed
 	effect string // what the step's effect check observed, normalized
@@ -198,11 +198,20 @@ func (s *side) expand(arg string) string {
 
 // run runs the step on one side.
 func (s *side) run(t *testing.T, st step) result {
-	args := make([]string, len(st.args))
-	for i, a := range st.args {
-		args[i] = s.expand(a)
+	var raw string
+	var code int
+	if st.http != "" {
+		method, path, _ := strings.Cut(s.expand(st.http), " ")
+		var body []byte
+		code, body = harness.Do(t, method, s.w.URL()+path, nil)
+		raw = string(body)
+	} else {
+		args := make([]string, len(st.args))
+		for i, a := range st.args {
+			args[i] = s.expand(a)
+		}
+		raw, code = s.p.PulsarAdminExit(t, s.w.URL(), args...)
 	}
-	raw, code := s.p.PulsarAdminExit(t, s.w.URL(), args...)
 	r := result{code: code, raw: raw, out: normalize(s, raw, st)}
 	if st.after != nil {
 		st.after(t, s)
