@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/apache/pulsar-client-go/pulsar"
+	plog "github.com/apache/pulsar-client-go/pulsar/log"
 
 	"github.com/pulsar-functions-worker/pulsar-functions-worker/test/harness"
 )
@@ -204,7 +205,7 @@ func processes(name string) func(*testing.T, *side) string {
 func roundTrip(in, out string, msgs ...string) func(*testing.T, *side) string {
 	return func(t *testing.T, s *side) string {
 		in, out := s.expand(in), s.expand(out)
-		client, err := pulsar.NewClient(pulsar.ClientOptions{URL: s.p.ServiceURL})
+		client, err := pulsar.NewClient(pulsar.ClientOptions{URL: s.p.ServiceURL, Logger: plog.DefaultNopLogger()})
 		if err != nil {
 			t.Errorf("client: %v", err)
 			return ""
