@@ -48,11 +48,12 @@ type result struct {
 }
 
 // settings both workers get: the same failure-detection and liveness timers,
-// the built-in connectors, and package management as the distribution ships
-// it (off: packages in the workers' own storage).
+// the built-in connectors, and package management on (packages in the
+// broker's package service, as mixed clusters need; with it off, 4.0.8's
+// upload by path answers 500).
 func settings(connectors string) map[string]any {
 	return map[string]any{
-		"functionsWorkerEnablePackageManagement": false,
+		"functionsWorkerEnablePackageManagement": true,
 		"failureCheckFreqMs":                     2000,
 		"rescheduleTimeoutMs":                    8000,
 		"instanceLivenessCheckFreqMs":            10000,
