@@ -18,6 +18,10 @@ import (
 // by their JSON type.
 var volatileKeys = regexp.MustCompile(`(?i)(time|latency|timestamp|rate|throughput|^workerid$|^host|port$|^lastreceived|^lastinvocation|^uptime|^numrestarts$)`)
 
+// logStamp is the time and thread of a line pulsar-admin's own logging
+// prints (the admin client's warning about a failed request).
+var logStamp = regexp.MustCompile(`^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[,.]\d+[+-]\d{4} \[[^\]]*\] `)
+
 // noise are lines the JVM or the client's logging print around the answer.
 var noise = regexp.MustCompile(`^(WARNING: |SLF4J|Picked up JAVA_TOOL_OPTIONS)`)
 
@@ -30,7 +34,7 @@ func normalize(s *side, raw string, st step) string {
 	var lines []string
 	for _, l := range strings.Split(out, "\n") {
 		if !noise.MatchString(l) {
-			lines = append(lines, strings.TrimRight(l, " \t\r"))
+			lines = append(lines, logStamp.ReplaceAllString(strings.TrimRight(l, " \t\r"), "{time} [{thread}] "))
 		}
 	}
 	out = strings.TrimSpace(strings.Join(lines, "\n"))
@@ -136,6 +140,8 @@ func TestNormalize(t *testing.T) {
 			"{\n  \"averageLatency\": \"<number>\",\n  \"lastInvocationTime\": \"<number>\",\n  \"name\": \"x\",\n  \"numInstances\": 1,\n  \"workerId\": \"<string>\"\n}"},
 		{"the step's masks", `{"numReceived":3,"numSuccessfullyProcessed":3}`, step{mask: []string{"numReceived"}},
 			"{\n  \"numReceived\": \"<number>\",\n  \"numSuccessfullyProcessed\": 3\n}"},
+		{"log lines' time and thread", "2026-12-02T13:30:40,194+0000 [AsyncHttpClient-7-1] WARN  x - failed\nFunction f doesn't exist", step{},
+			"{time} [{thread}] WARN  x - failed\nFunction f doesn't exist"},
 		{"unordered listing", "b\na\nc", step{unordered: true}, "a\nb\nc"},
 		{"instances by id", `{"instances":[{"instanceId":1},{"instanceId":0}]}`, step{},
 			"{\n  \"instances\": [\n    {\n      \"instanceId\": 0\n    },\n    {\n      \"instanceId\": 1\n    }\n  ]\n}"},
