@@ -6,7 +6,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X github.com/pulsar-functions-worker/pulsar-functions-worker/internal/version.Version=$(VERSION)
 CONFIG ?= etc/pulsar/functions_worker.yml
 
-.PHONY: all build test unit check run check-config pulsar-fetch pulsar-up pulsar-down proto fmt vet clean
+.PHONY: all build test unit check fuzz run check-config pulsar-fetch pulsar-up pulsar-down proto fmt vet clean
 
 all: build
 
@@ -22,10 +22,15 @@ test:
 unit:
 	$(GO) test -short ./...
 
-# Static checks and the race-enabled unit tests, no Pulsar; CI runs it before `make test`.
-# See scripts/check.sh for the steps (gofmt, vet, mod tidy, staticcheck, race, proto, govulncheck).
+# Static checks, the race-enabled unit tests and a bounded run of every fuzz target, no Pulsar;
+# CI runs it before `make test`. See scripts/check.sh for the steps (gofmt, vet, mod tidy,
+# staticcheck, race, fuzz, proto, govulncheck).
 check:
 	GO=$(GO) ./scripts/check.sh
+
+# Every fuzz target for FUZZTIME (default 5s) each; part of `make check`.
+fuzz:
+	GO=$(GO) ./scripts/fuzz.sh
 
 # Build, bring up a local standalone (unless PULSAR_SERVICE_URL names a broker), run the worker.
 run: build

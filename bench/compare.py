@@ -132,8 +132,9 @@ def write_yaml(shipped, overrides, path):
 
 
 class Worker:
-    def __init__(self, kind, work, binary):
+    def __init__(self, kind, work, binary, name=None):
         self.kind, self.work, self.binary = kind, work, binary
+        self.name = name or kind  # in its workerId, namespace and directory
         self.proc = None
         self.n = 0
         self.logs = []
@@ -142,19 +143,25 @@ class Worker:
     def label(self):
         return {"java": "Java", "go": "ours"}[self.kind]
 
-    def start(self):
-        """Start with a fresh namespace, port and directories; return the
-        process's own start-up figures once /initialized answers 200."""
+    def start(self, ns=None, settings=None):
+        """Start with fresh port and directories, in the functions namespace ns
+        (default: a fresh one of its own), with settings over the shipped file;
+        return the process's own start-up figures once /initialized answers 200."""
+        self.launch(ns, settings)
+        return self.wait_initialized()
+
+    def launch(self, ns=None, settings=None):
         self.n += 1
-        d = os.path.join(self.work, "%s-%d" % (self.kind, self.n))
+        d = os.path.join(self.work, "%s-%d" % (self.name, self.n))
         os.makedirs(d)
         self.dir = d
         self.port = free_port()
-        self.ns = "public/%s-%s-%d" % (TAG, self.kind, self.n)
+        self.id = "%s-%s-%d" % (TAG, self.name, self.n)
+        self.ns = ns or "public/" + self.id
         self.url = "http://127.0.0.1:%d" % self.port
         store = ENV["PULSAR_METADATA_STORE_URL"]
         common = {
-            "workerId": "%s-%s-%d" % (TAG, self.kind, self.n),
+            "workerId": self.id,
             "workerHostname": "127.0.0.1",
             "workerPort": self.port,
             "workerPortTls": None,
@@ -175,6 +182,7 @@ class Worker:
                 "extraFunctionDependenciesDir": os.path.join(HOME, "instances", "deps"),
             },
         }
+        common.update(settings or {})
         conf = os.path.join(d, "functions_worker.yml")
         env = dict(ENV)
         py = ENV.get("PFW_PYTHON")
@@ -198,11 +206,14 @@ class Worker:
         self.log_path = os.path.join(d, "worker.log")
         self.logs.append(self.log_path)
         logf = open(self.log_path, "wb")
-        t0 = time.monotonic()
+        self.t0 = time.monotonic()
         self.proc = subprocess.Popen(argv, cwd=d, env=env, stdout=logf, stderr=subprocess.STDOUT,
                                      stdin=subprocess.DEVNULL, start_new_session=True)
         logf.close()
         self.pid = self.proc.pid
+
+    def wait_initialized(self):
+        t0 = self.t0
         last = 0.0
         while True:
             if self.proc.poll() is not None:
@@ -223,6 +234,23 @@ class Worker:
 
     def instances(self):
         return [p for p in session_pids(self.pid) if p != self.pid]
+
+    def kill_machine(self):
+        """SIGKILL the worker's process group and every other process of its
+        session (ours starts each instance in a process group of its own) in
+        one go, as when its machine dies; return once all are gone."""
+        pids = session_pids(self.pid)
+        try:
+            os.killpg(self.pid, signal.SIGKILL)
+        except OSError:
+            pass
+        for p in pids:
+            try:
+                os.kill(p, signal.SIGKILL)
+            except OSError:
+                pass
+        self.proc.wait()
+        self.stop(kill=True)  # reaps the worker, kills any straggler of the session
 
     def stop(self, kill=False):
         """SIGTERM (or SIGKILL) the worker, then SIGKILL whatever is left of its session."""
@@ -325,6 +353,147 @@ def tail(path, n=4000):
         return ""
 
 
+# --- failover ---------------------------------------------------------------
+
+def get_json(url, timeout=30):
+    code, body = http("GET", url, timeout=timeout)
+    if code != 200:
+        return None
+    try:
+        return json.loads(body)
+    except ValueError:
+        return None
+
+
+def create_namespace(ns):
+    code, body = http("PUT", "%s/admin/v2/namespaces/%s" % (ENV["PULSAR_WEB_SERVICE_URL"], ns), timeout=60)
+    if code not in (200, 204, 409):
+        raise SystemExit("create namespace %s: %d %s" % (ns, code, body[:300]))
+
+
+def leader_of(w):
+    """The leader's workerId as w names it, or None."""
+    st = get_json(w.url + "/admin/v2/worker/cluster/leader", timeout=10)
+    return st.get("workerId") if isinstance(st, dict) else None
+
+
+def wait_cluster(ws, timeout=600):
+    """Wait until every worker of ws lists exactly ws as members and all name
+    the same leader; return the leader's Worker."""
+    want = sorted(w.id for w in ws)
+    t0 = time.monotonic()
+    seen = None
+    while True:
+        leaders = set()
+        for w in ws:
+            if w.proc.poll() is not None:
+                raise SystemExit("%s worker %s exited; log:\n%s" % (w.label, w.id, tail(w.log_path)))
+            m = get_json(w.url + "/admin/v2/worker/cluster", timeout=10)
+            got = sorted(x.get("workerId") for x in m) if isinstance(m, list) else m
+            if got != want:
+                seen = "%s lists %s" % (w.id, got)
+                break
+            leaders.add(leader_of(w))
+        else:
+            if len(leaders) == 1 and None not in leaders:
+                lid = leaders.pop()
+                return next(w for w in ws if w.id == lid)
+            seen = "leaders named: %s" % sorted(map(str, leaders))
+        if time.monotonic() - t0 > timeout:
+            raise SystemExit("cluster %s not formed after %d s: %s" % (want, timeout, seen))
+        time.sleep(0.2)
+
+
+def placement(st):
+    """Instance id -> (workerId, running) from a function's status."""
+    out = {}
+    for i in (st or {}).get("instances") or []:
+        d = i.get("status") or {}
+        out[i.get("instanceId")] = (d.get("workerId"), bool(d.get("running")))
+    return out
+
+
+def wait_failover(survivor, survivors, name, par, t0, new_leader, timeout=600):
+    """Poll the function's status on survivor, from t0 (the kill) on, until
+    every instance is RUNNING on one of survivors (numRunning == par, none
+    assigned elsewhere). Returns seconds from t0 until the survivor named a
+    leader among survivors (only when new_leader; else None), until every
+    instance was assigned to a survivor, and until all were RUNNING."""
+    ids = {w.id for w in survivors}
+    t_leader = None
+    t_moved = None
+    st = None
+    while True:
+        if new_leader and t_leader is None and leader_of(survivor) in ids:
+            t_leader = time.monotonic() - t0
+        st = survivor.status(name, timeout=30)
+        now = time.monotonic() - t0
+        where = placement(st)
+        on_survivors = len(where) == par and all(w in ids for w, _ in where.values())
+        if on_survivors and t_moved is None:
+            t_moved = now
+        if on_survivors and st.get("numRunning") == par and all(r for _, r in where.values()):
+            if new_leader and t_leader is None:  # named in between
+                t_leader = now
+            return t_leader, t_moved, now
+        if now > timeout:
+            raise SystemExit("%s: not all %d instances RUNNING on %s %d s after the kill: %s" %
+                             (name, par, sorted(ids), timeout, json.dumps(st)[:1000]))
+        if survivor.proc.poll() is not None:
+            raise SystemExit("%s worker %s exited; log:\n%s" % (survivor.label, survivor.id, tail(survivor.log_path)))
+        time.sleep(0.1)
+
+
+def failover_round(kind, rnd, work, binary, fn, par, n, settings, started, namespaces, created):
+    """One round for one kind of worker: a cluster of n workers with settings
+    in a functions namespace of its own, one function fn with parallelism par
+    over all of them; kill -9 a non-leader, wait for its instances on the
+    survivors; then the same for the leader. Returns the figures."""
+    ws = [Worker(kind, work, binary, name="%s-fo%d%s" % (kind, rnd, chr(ord("a") + i))) for i in range(n)]
+    kinds_of = {"java": "Java", "go": "our"}[kind]
+    started.extend(ws)
+    ns = "public/%s-%s-fo%d" % (TAG, kind, rnd)
+    create_namespace(ns)
+    namespaces.append(ns)
+    for w in ws:
+        w.launch(ns, settings)
+    for w in ws:
+        w.wait_initialized()
+    leader = wait_cluster(ws)
+    title, cfg, pkg = fn
+    name = "%s-%s-fo-r%d" % (TAG, kind, rnd)
+    created.append(name)
+    leader.create_and_wait(name, cfg, pkg, par)
+    where = placement(leader.status(name))
+    used = {w for w, _ in where.values()}
+    if len(used) < n:
+        log("round %d, %s workers: instances on %d of %d workers only: %s" % (rnd, kinds_of, len(used), n, where))
+    victims = [w for w in ws if w is not leader and w.id in used] or [w for w in ws if w is not leader]
+    victim = victims[0]
+    survivors = [w for w in ws if w is not victim]
+    moved = sum(1 for w, _ in where.values() if w == victim.id)
+    log("round %d, %s workers: kill -9 of non-leader %s (%d of %d instances; leader %s)" %
+        (rnd, kinds_of, victim.id, moved, par, leader.id))
+    t0 = time.monotonic()
+    victim.kill_machine()
+    _, nl_moved, nl_all = wait_failover(leader, survivors, name, par, t0, False)
+    # The leader after the first kill, as the survivors see it (unchanged
+    # unless the broker picked another active consumer).
+    leader = wait_cluster(survivors)
+    last = [w for w in survivors if w is not leader]
+    where = placement(leader.status(name))
+    moved_l = sum(1 for w, _ in where.values() if w == leader.id)
+    log("round %d, %s workers: kill -9 of leader %s (%d of %d instances)" %
+        (rnd, kinds_of, leader.id, moved_l, par))
+    t0 = time.monotonic()
+    leader.kill_machine()
+    l_named, l_moved, l_all = wait_failover(last[0], last, name, par, t0, True)
+    for w in last:
+        w.stop(kill=True)
+    return {"nl_moved": nl_moved, "nl_all": nl_all, "l_named": l_named, "l_moved": l_moved, "l_all": l_all,
+            "nl_n": moved, "l_n": moved_l}
+
+
 # --- output -----------------------------------------------------------------
 
 def ratio(j, o):
@@ -345,7 +514,7 @@ class Table:
         self.rows.append((text, None, None, None))
 
     def print(self):
-        w = max(len(r[0]) for r in self.rows if r[1] is not None)
+        w = max([len(r[0]) for r in self.rows if r[1] is not None] + [len("figure")])
         print()
         print("%-*s  %12s  %12s  %10s" % (w, "figure", "Java", "ours", "Java/ours"))
         print("%s  %s  %s  %s" % ("-" * w, "-" * 12, "-" * 12, "-" * 10))
@@ -373,12 +542,19 @@ def pct(v):
     return "%.2f %%" % v
 
 
+PHASES = ("startup", "idle", "create", "many", "failover")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--work", required=True)
     ap.add_argument("--worker", required=True)
     ap.add_argument("--gofn", required=True)
     a = ap.parse_args()
+    phases = [p for p in ENV.get("PHASES", ",".join(PHASES)).split(",") if p]
+    for p in phases:
+        if p not in PHASES:
+            raise SystemExit("PHASES: unknown phase %r (known: %s)" % (p, ",".join(PHASES)))
     rounds = int(ENV.get("ROUNDS", "3"))
     startup_rounds = int(ENV.get("STARTUP_ROUNDS", "3"))
     idle_s = float(ENV.get("IDLE_SECONDS", "30"))
@@ -386,9 +562,23 @@ def main():
     samples = int(ENV.get("LATENCY_SAMPLES", "20"))
     only = ENV.get("ONLY", "go,java,python").split(",")
     pars = [int(p) for p in ENV.get("PARALLELISMS", "1,4").split(",")]
+    fo_fn = ENV.get("FAILOVER_FUNCTION", "go")
+    fo_workers = int(ENV.get("FAILOVER_WORKERS", "3"))
+    fo_par = int(ENV.get("FAILOVER_PARALLELISM", str(fo_workers)))
+    # What decides how fast instances move off a dead worker, the same for
+    # both kinds: the leader's failure-check period and how long an instance
+    # may stay on a worker that left before it is moved (the shipped files:
+    # 30000 and 60000). instanceLivenessCheckFreqMs (restarts of instances
+    # that die on a live worker) and rebalanceCheckFreqSec (off) stay as
+    # shipped: neither takes part.
+    fo_settings = {
+        "failureCheckFreqMs": int(ENV.get("FAILURE_CHECK_FREQ_MS", "1000")),
+        "rescheduleTimeoutMs": int(ENV.get("RESCHEDULE_TIMEOUT_MS", "5000")),
+    }
 
     java, ours = Worker("java", a.work, None), Worker("go", a.work, a.worker)
     workers = (java, ours)
+    started = []  # the failover clusters' workers
     created = []  # function names, for topic cleanup
     namespaces = []
 
@@ -398,55 +588,69 @@ def main():
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGHUP, on_signal)
 
+    kinds = {
+        "go": ("Go", {"runtime": "GO"}, a.gofn),
+        "java": ("Java", {"runtime": "JAVA", "className": "org.apache.pulsar.functions.api.examples.ExclamationFunction"},
+                 os.path.join(HOME, "examples", "api-examples.jar")),
+        "python": ("Python", {"runtime": "PYTHON", "className": "exclamation_function.ExclamationFunction"},
+                   os.path.join(HOME, "examples", "python-examples", "exclamation_function.py")),
+    }
+    if fo_fn not in kinds:
+        raise SystemExit("FAILOVER_FUNCTION: %r is none of %s" % (fo_fn, ",".join(kinds)))
     table = Table()
     print("pulsar-functions-worker vs the Java functions worker of %s, on %s (%d cores); %s" %
           (os.path.basename(HOME), ENV["PULSAR_WEB_SERVICE_URL"], os.cpu_count(), time.strftime("%Y-%m-%d %H:%M:%S")))
     print("Java worker: PULSAR_MEM=-Xms128m -Xmx384m -XX:MaxDirectMemorySize=256m, PULSAR_GC=-XX:+UseSerialGC")
+    print("phases: %s" % ",".join(phases))
+    if "failover" in phases:
+        print("failover: clusters of %d workers of one kind, %s function with parallelism %d; both kinds with %s "
+              "(instanceLivenessCheckFreqMs 30000 and rebalanceCheckFreqSec -1 as shipped)" %
+              (fo_workers, kinds[fo_fn][0], fo_par, ", ".join("%s %d" % kv for kv in fo_settings.items())))
     print("load average at start: %s" % open("/proc/loadavg").read().split()[:3])
     sys.stdout.flush()
+    t_begin = time.monotonic()
     try:
         # 1. start -> /initialized, interleaved, each worker alone; the last start stays up.
-        starts = {w.kind: [] for w in workers}
-        for r in range(startup_rounds):
+        if "startup" in phases:
+            starts = {w.kind: [] for w in workers}
+            for r in range(startup_rounds):
+                for w in workers:
+                    wall, cpu = w.start()
+                    namespaces.append(w.ns)
+                    starts[w.kind].append((wall, cpu))
+                    log("start %d/%d of the %s worker: initialized after %.2f s wall, %.2f s CPU" %
+                        (r + 1, startup_rounds, w.label, wall, cpu))
+                    print("start round %d, %s: %.2f s wall, %.2f s CPU to /initialized" % (r + 1, w.label, wall, cpu))
+                    sys.stdout.flush()
+                    if r < startup_rounds - 1:
+                        w.stop()
+            table.note("start -> /initialized 200 (median of %d starts, fresh namespace each)" % startup_rounds)
+            table.add("  wall time", statistics.median(s[0] for s in starts["java"]),
+                      statistics.median(s[0] for s in starts["go"]), secs)
+            table.add("  CPU time (user+sys, the worker process)", statistics.median(s[1] for s in starts["java"]),
+                      statistics.median(s[1] for s in starts["go"]), secs)
+        elif {"idle", "create", "many"} & set(phases):
             for w in workers:
-                wall, cpu = w.start()
+                w.start()
                 namespaces.append(w.ns)
-                starts[w.kind].append((wall, cpu))
-                log("start %d/%d of the %s worker: initialized after %.2f s wall, %.2f s CPU" %
-                    (r + 1, startup_rounds, w.label, wall, cpu))
-                print("start round %d, %s: %.2f s wall, %.2f s CPU to /initialized" % (r + 1, w.label, wall, cpu))
-                sys.stdout.flush()
-                if r < startup_rounds - 1:
-                    w.stop()
-        table.note("start -> /initialized 200 (median of %d starts, fresh namespace each)" % startup_rounds)
-        table.add("  wall time", statistics.median(s[0] for s in starts["java"]),
-                  statistics.median(s[0] for s in starts["go"]), secs)
-        table.add("  CPU time (user+sys, the worker process)", statistics.median(s[1] for s in starts["java"]),
-                  statistics.median(s[1] for s in starts["go"]), secs)
 
         # 2. idle: both up, no functions, measured over the same window.
-        time.sleep(10)
-        c0 = {w.kind: cpu_seconds(w.pid) for w in workers}
-        t0 = time.monotonic()
-        time.sleep(idle_s)
-        el = time.monotonic() - t0
-        idle_cpu = {w.kind: (cpu_seconds(w.pid) - c0[w.kind]) / el * 100 for w in workers}
-        mem = {w.kind: memory_kib(w.pid) for w in workers}
-        table.note("idle, no functions (10 s after start, CPU over %.0f s)" % idle_s)
-        table.add("  PSS", mem["java"][0], mem["go"][0], mib)
-        table.add("  RSS", mem["java"][1], mem["go"][1], mib)
-        table.add("  CPU (% of one core)", idle_cpu["java"], idle_cpu["go"], pct)
-        log("idle: %s" % {k: (mem[k], round(idle_cpu[k], 2)) for k in mem})
+        if "idle" in phases:
+            time.sleep(10)
+            c0 = {w.kind: cpu_seconds(w.pid) for w in workers}
+            t0 = time.monotonic()
+            time.sleep(idle_s)
+            el = time.monotonic() - t0
+            idle_cpu = {w.kind: (cpu_seconds(w.pid) - c0[w.kind]) / el * 100 for w in workers}
+            mem = {w.kind: memory_kib(w.pid) for w in workers}
+            table.note("idle, no functions (10 s after start, CPU over %.0f s)" % idle_s)
+            table.add("  PSS", mem["java"][0], mem["go"][0], mib)
+            table.add("  RSS", mem["java"][1], mem["go"][1], mib)
+            table.add("  CPU (% of one core)", idle_cpu["java"], idle_cpu["go"], pct)
+            log("idle: %s" % {k: (mem[k], round(idle_cpu[k], 2)) for k in mem})
 
         # 3. create -> all RUNNING, interleaved rounds, deleted in between.
-        kinds = {
-            "go": ("Go", {"runtime": "GO"}, a.gofn),
-            "java": ("Java", {"runtime": "JAVA", "className": "org.apache.pulsar.functions.api.examples.ExclamationFunction"},
-                     os.path.join(HOME, "examples", "api-examples.jar")),
-            "python": ("Python", {"runtime": "PYTHON", "className": "exclamation_function.ExclamationFunction"},
-                       os.path.join(HOME, "examples", "python-examples", "exclamation_function.py")),
-        }
-        for k in only:
+        for k in only if "create" in phases else ():
             title, cfg, pkg = kinds[k]
             for par in pars:
                 res = {w.kind: [] for w in workers}
@@ -469,7 +673,7 @@ def main():
                 table.add("  all instances RUNNING", med["java"][2], med["go"][2], secs)
 
         # 4. many instances: /metrics and status latency.
-        if many > 0:
+        if "many" in phases and many > 0:
             name = {}
             t_many = {}
             for w in workers:
@@ -512,12 +716,42 @@ def main():
                       busy_cpu["java"], busy_cpu["go"], pct)
             for w in workers:
                 w.delete_and_wait(name[w.kind], timeout=300)
-        table.note("kill -9 of a worker -> instances RUNNING on survivors: not measured (needs 2 workers of each kind)")
+
+        # 5. failover: a cluster of each kind per round, interleaved; the
+        # single workers above are stopped first (they would only add load).
+        if "failover" in phases:
+            for w in workers:
+                w.stop()
+            fo = {"java": [], "go": []}
+            for r in range(rounds):
+                for kind, binary in (("java", None), ("go", a.worker)):
+                    t_round = time.monotonic()
+                    f = failover_round(kind, r + 1, a.work, binary, kinds[fo_fn], fo_par, fo_workers, fo_settings,
+                                       started, namespaces, created)
+                    fo[kind].append(f)
+                    print("failover round %d, %s workers: kill -9 of a non-leader (%d instances): reassigned %.2f s, "
+                          "all RUNNING %.2f s; kill -9 of the leader (%d instances): new leader named %.2f s, "
+                          "reassigned %.2f s, all RUNNING %.2f s (round %.0f s)" %
+                          (r + 1, {"java": "Java", "go": "our"}[kind], f["nl_n"], f["nl_moved"], f["nl_all"], f["l_n"],
+                           f["l_named"], f["l_moved"], f["l_all"], time.monotonic() - t_round))
+                    sys.stdout.flush()
+
+            def med(kind, key):
+                return statistics.median(f[key] for f in fo[kind])
+            table.note("kill -9 of a worker and its instances -> all RUNNING on the survivors (%d workers, %s function, "
+                       "parallelism %d; median of %d)" % (fo_workers, kinds[fo_fn][0], fo_par, rounds))
+            for key, label in (("nl_moved", "non-leader: all instances assigned to survivors"),
+                               ("nl_all", "non-leader: all instances RUNNING"),
+                               ("l_named", "leader: survivor names the new leader"),
+                               ("l_moved", "leader: all instances assigned to survivors"),
+                               ("l_all", "leader: all instances RUNNING")):
+                table.add("  " + label, med("java", key), med("go", key), secs)
         table.note("load average at end: %s" % open("/proc/loadavg").read().split()[:3])
+        table.note("run took %.0f s" % (time.monotonic() - t_begin))
         table.print()
         print("\nJava/ours above 1: ours takes less time / memory / CPU.")
     finally:
-        for w in workers:
+        for w in list(workers) + started:
             w.stop(kill=True)
         for ns in namespaces:
             delete_namespace(ns)

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# scripts/check.sh — the static checks and the race-enabled unit tests (`make check`); no Pulsar.
+# scripts/check.sh — the static checks, the race-enabled unit tests and the fuzz targets
+# (`make check`); no Pulsar.
 #
 #   scripts/check.sh    run every step, print each one's time, exit 1 if any step failed
 #
@@ -10,6 +11,8 @@
 #   staticcheck  honnef.co/go/tools/cmd/staticcheck, pinned in tools/staticcheck.mod; which checks
 #                run is in staticcheck.conf (and per-directory staticcheck.conf files)
 #   race         go test -race -short ./... (unit tests only: -short skips what needs Pulsar)
+#   fuzz         scripts/fuzz.sh: every fuzz target for FUZZTIME (5s) each, with its execution
+#                count; a crash fails the step
 #   proto        scripts/proto.sh --check: regenerate internal/pb and internal/state/bkpb into a
 #                scratch dir with the pinned protoc (Maven Central, via mvn) and compare
 #   govulncheck  golang.org/x/vuln/cmd/govulncheck, pinned in tools/govulncheck.mod. NOT part of
@@ -98,6 +101,7 @@ step vet "$GO" vet ./...
 step tidy "$GO" mod tidy -diff
 step staticcheck "$GO" tool -modfile=tools/staticcheck.mod staticcheck ./...
 step race "$GO" test -race -short -count=1 ./...
+step fuzz env GO="$GO" ./scripts/fuzz.sh
 step proto ./scripts/proto.sh --check
 step govulncheck check_vulns
 

@@ -27,6 +27,7 @@ on_exit() {
 	local status=$?
 	trap - EXIT INT TERM
 	"$PFW_REPO_ROOT/scripts/pulsar.sh" down || pfw_log "warning: scripts/pulsar.sh down failed"
+	rm -f -- "${fault_summary:-}"
 	pfw_log "exit status $status, total time $(($(pfw_now) - started)) s"
 	exit "$status"
 }
@@ -50,9 +51,17 @@ pfw_log "Pulsar: $PULSAR_SERVICE_URL, $PULSAR_WEB_SERVICE_URL, state: ${PULSAR_S
 if (($# == 0)); then
 	set -- ./...
 fi
+# The fault suite (test/fault) writes its table of figures (lost, duplicates, half-applied, exits,
+# recovery per experiment) to this file; go test shows nothing of a passing package but "ok".
+fault_summary=$(mktemp "${TMPDIR:-/tmp}/pfw-fault-summary.XXXXXX")
+export PFW_FAULT_SUMMARY=$fault_summary
 pfw_log "go test -count=1 -parallel 3 -timeout 50m $*"
 status=0
 go test -count=1 -parallel 3 -timeout 50m "$@" || status=$?
+if [[ -s $fault_summary ]]; then
+	pfw_log "test/fault:"
+	cat -- "$fault_summary"
+fi
 
 # The whole suite also runs what needs a real systemd: the packages installed in the systemd guest,
 # against this same standalone (test/systemd/run.sh finds it with scripts/pulsar.sh env).

@@ -3,7 +3,8 @@
 // Usage:
 //
 //	pulsar-functions-worker run --config /etc/pulsar/functions_worker.yml
-//	pulsar-functions-worker check-config --config FILE
+//	pulsar-functions-worker run --broker-conf /etc/pulsar/broker.conf [--config FILE]
+//	pulsar-functions-worker check-config [--broker-conf FILE] --config FILE
 //	pulsar-functions-worker version
 //
 // Exit codes: 0 success (check-config: no errors, warnings allowed); 1 the
@@ -77,65 +78,106 @@ commands:
   version       print the version
 
 flags of run and check-config:
-  --config FILE   worker config (default `+defaultConfig+`)
+  --config FILE        worker config (default `+defaultConfig+`; with --broker-conf,
+                       the functions_worker.yml beside broker.conf)
+  --broker-conf FILE   co-located with a broker: take what the broker-embedded Java
+                       worker takes from the broker (cluster, URLs, authentication,
+                       authorization, TLS, broker-client credentials) from its broker.conf;
+                       check-config then prints every effective value and its origin
 `)
 }
 
-func configFlag(name string, args []string, stderr io.Writer) (string, bool) {
+// files are the config files a command reads.
+type files struct {
+	config     string // functions_worker.yml
+	brokerConf string // broker.conf in co-located mode, else ""
+}
+
+func configFlag(name string, args []string, stderr io.Writer) (files, bool) {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	path := fs.String("config", defaultConfig, "worker config file (functions_worker.yml)")
-	fs.StringVar(path, "c", defaultConfig, "shorthand for --config")
+	path := fs.String("config", "", "worker config file (functions_worker.yml; default "+defaultConfig+")")
+	fs.StringVar(path, "c", "", "shorthand for --config")
+	broker := fs.String("broker-conf", "", "the broker.conf of the broker this worker runs beside (co-located mode)")
 	if err := fs.Parse(args); err != nil {
-		return "", false
+		return files{}, false
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "%s: unexpected arguments %q\n", name, fs.Args())
-		return "", false
+		return files{}, false
 	}
-	return *path, true
+	f := files{config: *path, brokerConf: *broker}
+	switch {
+	case f.brokerConf != "":
+		f.brokerConf, f.config = config.ColocatedPaths(f.brokerConf, f.config)
+	case f.config == "":
+		f.config = defaultConfig
+	}
+	return f, true
 }
 
 // loadConfig prints every problem to w; ok is false when the config must not be used.
-func loadConfig(path string, w io.Writer) (cfg *config.Config, code int) {
-	cfg, problems, err := config.Load(path)
+func loadConfig(f files, w io.Writer) (cfg *config.Config, co *config.Colocated, code int) {
+	var (
+		problems config.Problems
+		err      error
+	)
+	if f.brokerConf != "" {
+		cfg, problems, co, err = config.LoadColocated(context.Background(), f.brokerConf, f.config, os.Environ())
+	} else {
+		cfg, problems, err = config.Load(f.config)
+	}
 	if err != nil {
 		fmt.Fprintf(w, "%v\n", err)
-		return nil, exitUsage
+		return nil, nil, exitUsage
 	}
 	for _, p := range problems {
 		fmt.Fprintf(w, "%s: %s\n", p.Severity, p)
 	}
 	if problems.HasErrors() {
-		return nil, exitFailed
+		return nil, co, exitFailed
 	}
 	if err := daemon.Validate(cfg); err != nil {
-		fmt.Fprintf(w, "%s: %v\n", path, err)
-		return nil, exitFailed
+		fmt.Fprintf(w, "%s: %v\n", f, err)
+		return nil, co, exitFailed
 	}
-	return cfg, exitOK
+	return cfg, co, exitOK
+}
+
+// String names the files in messages.
+func (f files) String() string {
+	if f.brokerConf == "" {
+		return f.config
+	}
+	return f.brokerConf + " + " + f.config
 }
 
 func cmdCheckConfig(args []string, stdout, stderr io.Writer) int {
-	path, ok := configFlag("check-config", args, stderr)
+	f, ok := configFlag("check-config", args, stderr)
 	if !ok {
 		return exitUsage
 	}
-	cfg, code := loadConfig(path, stdout)
+	cfg, co, code := loadConfig(f, stdout)
 	if cfg == nil {
-		fmt.Fprintf(stdout, "%s: invalid\n", path)
+		fmt.Fprintf(stdout, "%s: invalid\n", f)
 		return code
 	}
-	fmt.Fprintf(stdout, "%s: ok\n", path)
+	if co != nil {
+		if err := co.WriteReport(stdout, cfg); err != nil {
+			fmt.Fprintf(stderr, "write report: %v\n", err)
+			return exitFailed
+		}
+	}
+	fmt.Fprintf(stdout, "%s: ok\n", f)
 	return exitOK
 }
 
 func cmdRun(args []string, stderr io.Writer) int {
-	path, ok := configFlag("run", args, stderr)
+	f, ok := configFlag("run", args, stderr)
 	if !ok {
 		return exitUsage
 	}
-	cfg, code := loadConfig(path, stderr)
+	cfg, _, code := loadConfig(f, stderr)
 	if cfg == nil {
 		return code
 	}
@@ -151,8 +193,17 @@ func cmdRun(args []string, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
-	log.Info("starting pulsar-functions-worker", "version", version.Version, "config", path)
-	d := daemon.New(cfg, daemon.Options{ConfigPath: path, Level: &level, Logger: log})
+	opts := daemon.Options{ConfigPath: f.config, Level: &level, Logger: log}
+	if f.brokerConf != "" {
+		// Co-located: reloads read both files again, and edits of either trigger one.
+		opts.Load = config.ColocatedLoader(f.brokerConf, f.config)
+		opts.WatchPaths = []string{f.brokerConf, f.config}
+		log.Info("starting pulsar-functions-worker beside a broker", "version", version.Version, "broker_conf", f.brokerConf, "config", f.config,
+			"worker_id", cfg.WorkerId, "cluster", cfg.PulsarFunctionsCluster, "broker", cfg.PulsarServiceUrl)
+	} else {
+		log.Info("starting pulsar-functions-worker", "version", version.Version, "config", f.config)
+	}
+	d := daemon.New(cfg, opts)
 	if err := d.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
 		log.Error("worker failed", "err", err)
 		return exitFailed

@@ -21,6 +21,7 @@ type loader struct {
 	env   map[string]string // pathKey of each value set from the environment -> variable name
 	bad   map[string]bool   // top-level keys whose value could not be decoded
 	quiet bool              // drop problems (typed accessors re-decode already checked values)
+	over  *overlay          // co-located mode: the keys broker.conf sets, above file and environment
 	probs Problems
 }
 
@@ -65,7 +66,12 @@ func (l *loader) report(sev Severity, path []string, format string, args ...any)
 		l.bad[path[0]] = true
 	}
 	p := Problem{Severity: sev, Message: fmt.Sprintf(format, args...)}
-	if name, ok := l.envName(path); ok {
+	if o, ok := l.over.origin(path); ok {
+		p.File, p.Line, p.Key = o.File, o.Line, o.Key
+		if o.Key != displayPath(path) {
+			p.Key = o.Key + " (" + displayPath(path) + ")"
+		}
+	} else if name, ok := l.envName(path); ok {
 		p.File, p.Key = EnvironmentFile, name
 	} else {
 		p.File, p.Key = l.file, displayPath(path)

@@ -83,8 +83,16 @@ func LoadBytes(name string, data []byte, env []string) (*Config, Problems, error
 
 // LoadBytesContext is LoadBytes that stops once ctx is done (see LoadContext).
 func LoadBytesContext(ctx context.Context, name string, data []byte, env []string) (*Config, Problems, error) {
+	cfg, probs, _, err := loadLayers(ctx, name, data, env, nil)
+	return cfg, probs, err
+}
+
+// loadLayers is LoadBytesContext with one more layer above the environment:
+// values the broker's broker.conf dictates in co-located mode (brokerconf.go).
+// It also returns the loader, whose lines and env say where each key was set.
+func loadLayers(ctx context.Context, name string, data []byte, env []string, broker *overlay) (*Config, Problems, *loader, error) {
 	if err := checkSize(name, data); err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	l := &loader{
 		file:  name,
@@ -92,6 +100,7 @@ func LoadBytesContext(ctx context.Context, name string, data []byte, env []strin
 		texts: map[string]string{},
 		env:   map[string]string{},
 		bad:   map[string]bool{},
+		over:  broker,
 	}
 
 	// yaml.v3's node tree gives us line numbers, which koanf's maps do not keep.
@@ -104,24 +113,24 @@ func LoadBytesContext(ctx context.Context, name string, data []byte, env []strin
 				se.Msg += fmt.Sprintf(" (the parser gave up at line %d)", fail)
 			}
 		}
-		return nil, nil, se
+		return nil, nil, nil, se
 	}
 	if len(doc.Content) > 0 {
 		root := doc.Content[0]
 		if root.Kind != yaml.MappingNode && root.ShortTag() != "!!null" {
-			return nil, nil, &SyntaxError{File: name, Line: root.Line,
+			return nil, nil, nil, &SyntaxError{File: name, Line: root.Line,
 				Msg: "expected a mapping of keys at the top level, got " + nodeKind(root)}
 		}
 	}
 	if err := ctx.Err(); err != nil {
-		return nil, nil, fmt.Errorf("load config %s: %w", name, err)
+		return nil, nil, nil, fmt.Errorf("load config %s: %w", name, err)
 	}
 	// Built from the node tree in linear time, budgeted and cancellable, instead
 	// of a second parse by koanf's YAML parser, whose decoding into maps is
 	// quadratic in the size of a mapping (see valueBuilder).
 	raw, err := buildValue(ctx, name, &doc)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	top, _ := raw.(map[string]any)
 	if top == nil {
@@ -131,11 +140,16 @@ func LoadBytesContext(ctx context.Context, name string, data []byte, env []strin
 
 	k := koanf.New(".")
 	if err := k.Load(mapProvider(top), nil); err != nil {
-		return nil, nil, fmt.Errorf("load config %s: %w", name, err)
+		return nil, nil, nil, fmt.Errorf("load config %s: %w", name, err)
 	}
 	if overlay := l.readEnv(env); len(overlay) > 0 {
 		if err := k.Load(mapProvider(overlay), nil); err != nil {
-			return nil, nil, fmt.Errorf("apply environment overrides to %s: %w", name, err)
+			return nil, nil, nil, fmt.Errorf("apply environment overrides to %s: %w", name, err)
+		}
+	}
+	if broker != nil && len(broker.values) > 0 {
+		if err := k.Load(mapProvider(broker.values), nil); err != nil {
+			return nil, nil, nil, fmt.Errorf("apply %s to %s: %w", broker.file, name, err)
 		}
 	}
 
@@ -143,7 +157,7 @@ func LoadBytesContext(ctx context.Context, name string, data []byte, env []strin
 	l.decodeStruct(nil, k.Raw(), reflect.ValueOf(cfg).Elem())
 	l.validate(cfg)
 	l.probs.sort()
-	return cfg, l.probs, nil
+	return cfg, l.probs, l, nil
 }
 
 // mapProvider hands koanf the environment overlay. koanf's own env provider reads

@@ -121,6 +121,8 @@ func (l *loader) validate(c *Config) {
 	l.patterns(key("additionalEnabledFunctionsUrlPatterns"), c.AdditionalEnabledFunctionsUrlPatterns)
 
 	l.validateRuntime(c)
+	l.checkRuntimeChoice(c)
+	l.checkBookkeeperAuth(c)
 
 	switch strings.ToLower(c.LogLevel) {
 	case "debug", "info", "warn", "error":

@@ -38,6 +38,8 @@ type Daemon struct {
 	cfg     *config.Config
 	current atomic.Pointer[config.Config]
 	path    string
+	load    func(context.Context) (*config.Config, config.Problems, error) // reloads read the config with it
+	watched []string                                                       // files whose edits trigger a reload
 	level   *slog.LevelVar
 	log     *slog.Logger
 	metrics *workerMetrics
@@ -82,6 +84,11 @@ type Options struct {
 	// ConfigPath is reloaded on SIGHUP and when the file changes; blank
 	// disables reloading.
 	ConfigPath string
+	// Load, when set, is how reloads read the config instead of loading
+	// ConfigPath alone (co-located mode: broker.conf and functions_worker.yml).
+	Load func(context.Context) (*config.Config, config.Problems, error)
+	// WatchPaths are the files whose edits trigger a reload; default ConfigPath.
+	WatchPaths []string
 	// Level is the logger's level, changed by reloads of logLevel.
 	Level  *slog.LevelVar
 	Logger *slog.Logger
@@ -95,6 +102,15 @@ func New(cfg *config.Config, o Options) *Daemon {
 	log := o.Logger
 	d := &Daemon{cfg: cfg, path: o.ConfigPath, level: o.Level, log: log, fatal: make(chan error, 1), notify: systemd.NewNotifier(), progress: newProgress(),
 		refresh: make(chan struct{}, 1)}
+	d.load, d.watched = o.Load, o.WatchPaths
+	if d.load == nil {
+		d.load = func(ctx context.Context) (*config.Config, config.Problems, error) {
+			return config.LoadContext(ctx, d.path)
+		}
+	}
+	if len(d.watched) == 0 && d.path != "" {
+		d.watched = []string{d.path}
+	}
 	d.current.Store(cfg)
 	d.metrics = newWorkerMetrics(cfg.PulsarFunctionsCluster, d)
 	d.java = newJavaMetrics(d, d.metrics.registry)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/pulsar-functions-worker/pulsar-functions-worker/internal/config"
 )
@@ -82,7 +83,7 @@ func (d *Daemon) Reload(ctx context.Context) {
 		d.lastReloadError.Store(&msg)
 		d.log.Error("config reload failed; keeping the running config", "file", d.path, "reason", msg)
 	}
-	next, problems, err := config.LoadContext(ctx, d.path)
+	next, problems, err := d.load(ctx)
 	if errors.Is(err, context.Canceled) {
 		// A newer change (or shutdown) superseded this reload: not a failure of
 		// the file, and the reload that follows reports on the newest one.
@@ -165,13 +166,16 @@ func ownedBy(owned map[string]bool, key string) bool {
 // watchConfig reloads on SIGHUP and on edits of the config file; a newer edit
 // cancels a reload still decoding, and so does shutdown.
 func (d *Daemon) watchConfig(ctx context.Context) error {
-	if d.path == "" {
-		return nil
-	}
 	reload := func(ctx context.Context) {
 		rctx, cancel := context.WithTimeout(ctx, time.Minute)
 		defer cancel()
 		d.Reload(rctx)
 	}
-	return config.Watch(ctx, d.path, reload, d.log.With("component", "config"))
+	// One watcher a file (co-located mode: broker.conf and functions_worker.yml);
+	// Reload serialises their reloads, each of which reads both files.
+	g, gctx := errgroup.WithContext(ctx)
+	for _, path := range d.watched {
+		g.Go(func() error { return config.Watch(gctx, path, reload, d.log.With("component", "config")) })
+	}
+	return g.Wait()
 }

@@ -201,12 +201,17 @@ func scrape(ctx context.Context, c *http.Client, t Target) (map[string]*dto.Metr
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 		return nil, fmt.Errorf("scrape %s: %s", t.URL, resp.Status)
 	}
-	p := expfmt.NewTextParser(model.UTF8Validation)
-	fams, err := p.TextToMetricFamilies(io.LimitReader(resp.Body, maxBody))
+	fams, err := parse(resp.Body)
 	if err != nil {
 		return nil, fmt.Errorf("parse metrics of %s: %w", t.URL, err)
 	}
 	return fams, nil
+}
+
+// parse reads an instance's page of Prometheus text (at most maxBody bytes).
+func parse(r io.Reader) (map[string]*dto.MetricFamily, error) {
+	p := expfmt.NewTextParser(model.UTF8Validation)
+	return p.TextToMetricFamilies(io.LimitReader(r, maxBody))
 }
 
 // Merge puts the instances' families after own's: one family per name (the

@@ -90,12 +90,27 @@ const (
 // must) when the test ends. It does not wait for readiness.
 func StartWorker(t testing.TB, id string, port int, config string, env ...string) *Worker {
 	t.Helper()
-	cmd := exec.Command(WorkerBinary(t), "run", "--config", config)
+	return StartWorkerArgs(t, id, port, "", []string{"--config", config}, env...)
+}
+
+// StartWorkerArgs is StartWorker with the run command's flags given (the
+// co-located mode's --broker-conf) and dir as its working directory ("" for
+// the test's), where relative paths of the config resolve.
+func StartWorkerArgs(t testing.TB, id string, port int, dir string, args []string, env ...string) *Worker {
+	t.Helper()
+	cmd := exec.Command(WorkerBinary(t), append([]string{"run"}, args...)...)
+	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), env...)
 	// The Python instance runtime runs "python3" from PATH: the virtualenv
 	// scripts/pulsar.sh built, when there is one.
 	if py := os.Getenv("PFW_PYTHON"); py != "" {
 		cmd.Env = append(cmd.Env, "PATH="+filepath.Dir(py)+string(os.PathListSeparator)+os.Getenv("PATH"))
+	}
+	config := ""
+	for i, a := range args {
+		if (a == "--config" || a == "--broker-conf") && i+1 < len(args) {
+			config = args[i+1]
+		}
 	}
 	return startProcess(t, KindGo, id, port, config, cmd)
 }

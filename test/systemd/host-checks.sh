@@ -33,7 +33,8 @@ common="0755 /usr/bin/pulsar-functions-worker
 0644 /usr/lib/tmpfiles.d/pulsar-functions-worker.conf
 0644 /usr/share/doc/pulsar-functions-worker/README.md
 0644 /usr/share/man/man1/pulsar-functions-worker.1.gz
-0644 /usr/share/polkit-1/rules.d/50-pulsar-functions-worker.rules"
+0644 /usr/share/polkit-1/rules.d/50-pulsar-functions-worker.rules
+0644 /usr/share/pulsar-functions-worker/pulsar-functions-worker-colocated.conf"
 want_deb=$(printf '%s\n' "$common" "0644 /usr/share/doc/pulsar-functions-worker/changelog.Debian.gz" \
 	"0644 /usr/share/doc/pulsar-functions-worker/copyright" "0644 /usr/share/lintian/overrides/pulsar-functions-worker" | sort -k2)
 want_rpm=$(printf '%s\n' "$common" "0644 /usr/share/licenses/pulsar-functions-worker/copyright" | sort -k2)
