@@ -18,6 +18,7 @@ type step struct {
 	effect    func(*testing.T, *side) string // what really happened, compared between the sides
 	mask      []string                       // JSON members whose values are volatile in this step
 	unordered bool                           // the output is a listing in no particular order
+	norm      func(string) string            // a further normalization of this step's output
 	fatal     bool                           // later steps depend on this one
 }
 
@@ -46,7 +47,7 @@ func steps() []step {
 	add(
 		step{name: "worker/get-cluster", args: cmd("functions-worker get-cluster")},
 		step{name: "worker/get-cluster-leader", args: cmd("functions-worker get-cluster-leader")},
-		step{name: "worker/get-function-assignments-empty", args: cmd("functions-worker get-function-assignments")},
+		step{name: "worker/get-function-assignments-empty", args: cmd("functions-worker get-function-assignments"), norm: sortBracketed},
 		step{name: "functions/list-empty", args: cmd("functions list --tenant public --namespace {ns}")},
 	)
 
@@ -175,8 +176,9 @@ func steps() []step {
 
 	// The cluster with functions running.
 	add(
-		step{name: "worker/get-function-assignments", args: cmd("functions-worker get-function-assignments")},
-		step{name: "worker/function-stats", args: cmd("functions-worker function-stats"), unordered: true},
+		step{name: "worker/get-function-assignments", args: cmd("functions-worker get-function-assignments"), norm: sortBracketed},
+		step{name: "worker/function-stats", args: cmd("functions-worker function-stats"),
+			mask: []string{"receivedTotal", "processedSuccessfullyTotal", "systemExceptionsTotal", "userExceptionsTotal", "avgProcessLatency"}},
 		step{name: "worker/rebalance", args: cmd("functions-worker rebalance"), after: running("function", "gofn", 1)},
 		step{name: "functions/available-functions", args: cmd("functions available-functions")},
 		step{name: "functions/reload", args: cmd("functions reload")},
@@ -227,7 +229,7 @@ func steps() []step {
 		step{name: "functions/delete-python-zip", args: cmd("functions delete " + fn("pyzip")), after: gone("function", "pyzip")},
 		step{name: "functions/delete-python", args: cmd("functions delete " + fn("pyfile")), after: gone("function", "pyfile")},
 		step{name: "functions/list-after-delete", args: cmd("functions list --tenant public --namespace {ns}")},
-		step{name: "worker/get-function-assignments-after-delete", args: cmd("functions-worker get-function-assignments")},
+		step{name: "worker/get-function-assignments-after-delete", args: cmd("functions-worker get-function-assignments"), norm: sortBracketed},
 	)
 	return s
 }

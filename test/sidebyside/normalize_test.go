@@ -41,6 +41,9 @@ func normalize(s *side, raw string, st step) string {
 	if j, ok := canonicalJSON(out, st.mask); ok {
 		out = j
 	}
+	if st.norm != nil {
+		out = st.norm(out)
+	}
 	if st.unordered {
 		ls := strings.Split(out, "\n")
 		slices.Sort(ls)
@@ -89,10 +92,34 @@ func maskValues(v any, key string, mask []string) any {
 		}
 		// Instances in the order of their ids: each worker lists them in
 		// the order of its own assignment map.
-		slices.SortStableFunc(v, func(a, b any) int { return cmp.Compare(instanceID(a), instanceID(b)) })
+		slices.SortStableFunc(v, func(a, b any) int {
+			return cmp.Or(cmp.Compare(instanceID(a), instanceID(b)), cmp.Compare(member(a, "name"), member(b, "name")))
+		})
 		return v
 	}
 	return v
+}
+
+// member is the string member key of an object, or "".
+func member(v any, key string) string {
+	if m, ok := v.(map[string]any); ok {
+		s, _ := m[key].(string)
+		return s
+	}
+	return ""
+}
+
+// bracketed is a list as Java's List.toString prints it.
+var bracketed = regexp.MustCompile(`\[([^\[\]]*)\]`)
+
+// sortBracketed sorts the items of every bracketed list in out: a worker's
+// assignments are printed in the order of its own map.
+func sortBracketed(out string) string {
+	return bracketed.ReplaceAllStringFunc(out, func(l string) string {
+		items := strings.Split(l[1:len(l)-1], ", ")
+		slices.Sort(items)
+		return "[" + strings.Join(items, ", ") + "]"
+	})
 }
 
 // instanceID is the instanceId member of an instance's status or stats, or
@@ -142,6 +169,9 @@ func TestNormalize(t *testing.T) {
 			"{\n  \"numReceived\": \"<number>\",\n  \"numSuccessfullyProcessed\": 3\n}"},
 		{"log lines' time and thread", "2026-12-02T13:30:40,194+0000 [AsyncHttpClient-7-1] WARN  x - failed\nFunction f doesn't exist", step{},
 			"{time} [{thread}] WARN  x - failed\nFunction f doesn't exist"},
+		{"bracketed lists sorted", "w1    [b:0, a:0]", step{norm: sortBracketed}, "w1    [a:0, b:0]"},
+		{"objects by name", `[{"name":"b"},{"name":"a"}]`, step{},
+			"[\n  {\n    \"name\": \"a\"\n  },\n  {\n    \"name\": \"b\"\n  }\n]"},
 		{"unordered listing", "b\na\nc", step{unordered: true}, "a\nb\nc"},
 		{"instances by id", `{"instances":[{"instanceId":1},{"instanceId":0}]}`, step{},
 			"{\n  \"instances\": [\n    {\n      \"instanceId\": 0\n    },\n    {\n      \"instanceId\": 1\n    }\n  ]\n}"},
