@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"cmp"
 	"encoding/json"
+	"io"
 	"regexp"
 	"slices"
 	"strings"
@@ -52,28 +53,38 @@ func normalize(s *side, raw string, st step) string {
 	return out
 }
 
-// canonicalJSON re-prints out when it is one JSON document, with sorted
-// members, volatile and masked values replaced by their type, and arrays of
-// scalars sorted when sortArrays.
+// canonicalJSON re-prints out when it is JSON, with sorted members and
+// volatile and masked values replaced by their type. Several documents one
+// after the other (functions-worker function-stats prints one per instance)
+// are each re-printed and put in order.
 func canonicalJSON(out string, mask []string) (string, bool) {
 	if out == "" || (out[0] != '{' && out[0] != '[') {
 		return "", false
 	}
 	dec := json.NewDecoder(strings.NewReader(out))
 	dec.UseNumber()
-	var v any
-	if err := dec.Decode(&v); err != nil || dec.More() {
-		return "", false
+	var docs []string
+	for {
+		var v any
+		err := dec.Decode(&v)
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return "", false
+		}
+		v = maskValues(v, "", mask)
+		var b bytes.Buffer
+		enc := json.NewEncoder(&b)
+		enc.SetIndent("", "  ")
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode(v); err != nil {
+			return "", false
+		}
+		docs = append(docs, strings.TrimSpace(b.String()))
 	}
-	v = maskValues(v, "", mask)
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetIndent("", "  ")
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return "", false
-	}
-	return strings.TrimSpace(b.String()), true
+	slices.Sort(docs)
+	return strings.Join(docs, "\n"), true
 }
 
 func maskValues(v any, key string, mask []string) any {
@@ -172,6 +183,8 @@ func TestNormalize(t *testing.T) {
 		{"bracketed lists sorted", "w1    [b:0, a:0]", step{norm: sortBracketed}, "w1    [a:0, b:0]"},
 		{"objects by name", `[{"name":"b"},{"name":"a"}]`, step{},
 			"[\n  {\n    \"name\": \"a\"\n  },\n  {\n    \"name\": \"b\"\n  }\n]"},
+		{"documents one after the other, in order", "{\"name\":\"b\"}\n{\"name\":\"a\"}", step{},
+			"{\n  \"name\": \"a\"\n}\n{\n  \"name\": \"b\"\n}"},
 		{"unordered listing", "b\na\nc", step{unordered: true}, "a\nb\nc"},
 		{"instances by id", `{"instances":[{"instanceId":1},{"instanceId":0}]}`, step{},
 			"{\n  \"instances\": [\n    {\n      \"instanceId\": 0\n    },\n    {\n      \"instanceId\": 1\n    }\n  ]\n}"},
