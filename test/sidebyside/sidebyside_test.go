@@ -163,7 +163,7 @@ userConfig:
   greeting: hello
 `, s.ns),
 		"trigger.txt": "from-a-file",
-		"upload.bin":  "package bytes \x00\x01\x02 of " + s.ns,
+		"upload.bin":  "package bytes \x00\x01\x02 of the side-by-side suite",
 	}
 	for name, content := range files {
 		if err := os.WriteFile(filepath.Join(s.dir, name), []byte(content), 0o644); err != nil {
