@@ -292,8 +292,15 @@ func writeError(w http.ResponseWriter, code int, reason string) {
 	}{reason})
 }
 
+// writeJSON writes v as the body, without the newline json.Encoder would
+// add: Jersey's bodies end with the JSON, and pulsar-admin prints an error
+// body as it came (a trailing newline shows as an extra blank line).
 func writeJSON(w http.ResponseWriter, code int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		code, b = http.StatusInternalServerError, []byte(`{"reason":"cannot encode the answer"}`)
+	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(code)
-	_ = json.NewEncoder(w).Encode(v)
+	_, _ = w.Write(b)
 }

@@ -562,6 +562,17 @@ func (s *Server) uploadPackage(ctx context.Context, md *pb.FunctionMetaData, for
 		return nil, fail(http.StatusRequestEntityTooLarge, "%s", err.Error())
 	case errors.Is(err, ErrBadPackage):
 		return nil, fail(http.StatusBadRequest, "%s", err.Error())
+	case errors.Is(err, ErrInvalidPackageName):
+		// A name with '@', with package management on: 4.0.8's
+		// PackageName.get throws (through a Guava cache) and the worker
+		// answers 500 with the wrapped exception's text.
+		fd := md.GetFunctionDetails()
+		ct := fd.GetComponentType()
+		if ct == pb.FunctionDetails_UNKNOWN {
+			ct = pb.FunctionDetails_FUNCTION
+		}
+		return nil, fail(http.StatusInternalServerError, "java.lang.IllegalArgumentException: Invalid package name '%s://%s/%s/%s@%d'",
+			ct, fd.GetTenant(), fd.GetNamespace(), fd.GetName(), md.GetVersion())
 	}
 	return nil, fail(http.StatusInternalServerError, "%s", err.Error())
 }

@@ -82,17 +82,18 @@ type functionState struct {
 	Version     *int64  `json:"version,omitempty"`
 }
 
-// functionStateOf presents a stored value as ComponentImpl.getFunctionState
-// does: a counter (8 bytes) as numberValue, UTF-8 as stringValue, anything
-// else as byteValue; version always.
+// functionStateOf presents a stored value as 4.0.8's
+// ComponentImpl.getFunctionState does: any value of exactly 8 bytes also as
+// numberValue (big-endian, whatever else it is), a counter only as that, UTF-8
+// as stringValue, anything else as byteValue; version always.
 func functionStateOf(key string, v StateValue) functionState {
 	fs := functionState{Key: key, Version: &v.Version}
+	if len(v.Value) == 8 {
+		n := int64(binary.BigEndian.Uint64(v.Value))
+		fs.NumberValue = &n
+	}
 	switch {
 	case v.IsNumber:
-		if len(v.Value) == 8 {
-			n := int64(binary.BigEndian.Uint64(v.Value))
-			fs.NumberValue = &n
-		}
 	case utf8.Valid(v.Value):
 		s := string(v.Value)
 		fs.StringValue = &s

@@ -96,6 +96,10 @@ func (s *Server) localInstanceStatus(ctx context.Context, fqfn string, id int) *
 	self := s.functions.Self().WorkerID
 	st, err := s.functions.LocalInstanceStatus(ctx, fqfn, id)
 	switch {
+	case st != nil && !st.GetRunning() && st.GetFailureException() == "":
+		// Stopped: the Java worker has no runtime for it and answers
+		// "not running" without counters' lists.
+		return notRunningInstance(self, "")
 	case st != nil:
 		return statusFromProto(st, self)
 	case err != nil:

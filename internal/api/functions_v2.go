@@ -28,10 +28,12 @@ import (
 	"net/http"
 	"net/textproto"
 	"os"
+	"regexp"
 	"strconv"
 
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
 
 	"github.com/pulsar-functions-worker/pulsar-functions-worker/internal/pb"
 )
@@ -156,10 +158,46 @@ func writeProtoJSON(w http.ResponseWriter, m proto.Message) error {
 	if err := json.Indent(&out, compactJSON(b), "", "  "); err != nil {
 		return fmt.Errorf("print %s: %w", m.ProtoReflect().Descriptor().FullName(), err)
 	}
+	out = *bytes.NewBuffer(javaDoubles(out.Bytes(), m.ProtoReflect().Descriptor()))
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(out.Bytes())
 	return nil
+}
+
+// integralNumber is a member whose value is a JSON integer.
+var integralNumber = regexp.MustCompile(`"([A-Za-z0-9_]+)": (-?[0-9]+)(,?)\n`)
+
+// javaDoubles prints the integral values of double and float fields as
+// protobuf-java's JsonFormat does (Double.toString: "1.0"), where protojson
+// prints "1" (found side by side: resources.cpu of the v2 get).
+func javaDoubles(b []byte, d protoreflect.MessageDescriptor) []byte {
+	names := map[string]bool{}
+	var collect func(d protoreflect.MessageDescriptor, seen map[protoreflect.FullName]bool)
+	collect = func(d protoreflect.MessageDescriptor, seen map[protoreflect.FullName]bool) {
+		if seen[d.FullName()] {
+			return
+		}
+		seen[d.FullName()] = true
+		fields := d.Fields()
+		for i := range fields.Len() {
+			f := fields.Get(i)
+			switch {
+			case f.Kind() == protoreflect.DoubleKind || f.Kind() == protoreflect.FloatKind:
+				names[f.JSONName()] = true
+			case f.Message() != nil:
+				collect(f.Message(), seen)
+			}
+		}
+	}
+	collect(d, map[protoreflect.FullName]bool{})
+	return integralNumber.ReplaceAllFunc(b, func(m []byte) []byte {
+		sub := integralNumber.FindSubmatch(m)
+		if !names[string(sub[1])] {
+			return m
+		}
+		return []byte(fmt.Sprintf("%q: %s.0%s\n", sub[1], sub[2], sub[3]))
+	})
 }
 
 // compactJSON drops protojson's deliberately unstable whitespace.

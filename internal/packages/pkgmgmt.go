@@ -59,6 +59,11 @@ func (s *Store) packageEndpoint(p Path, suffix ...string) (string, error) {
 func (s *Store) uploadPackage(ctx context.Context, md *pb.FunctionMetaData, ct pb.FunctionDetails_ComponentType, r io.Reader, fileName string) (*pb.PackageLocationMetaData, error) {
 	fd := md.GetFunctionDetails()
 	raw := packageURL(packageType(ct), fd.GetTenant(), fd.GetNamespace(), fd.GetName(), strconv.FormatUint(md.GetVersion(), 10))
+	if strings.Contains(fd.GetName(), "@") {
+		// The broker would take it, but no worker could name it again:
+		// Java's PackageName splits name and version at '@'.
+		return nil, fmt.Errorf("upload package %s: %w", raw, ErrInvalidPackageName)
+	}
 	p, err := ParsePath(raw)
 	if err != nil {
 		return nil, fmt.Errorf("upload package: %w", err)

@@ -403,7 +403,8 @@ func (m *Manager) Status(ctx context.Context, fqfn string, instanceID int) (*pb.
 		} else {
 			lastErr = fmt.Sprintf("instance %s: status not answered: %v", state, err)
 		}
-	case lastErr == "" && state != StateRunning:
+	case lastErr == "" && state != StateRunning && state != StateStopped:
+		// A stopped instance has no error, as on the Java worker.
 		lastErr = "instance " + string(state)
 	}
 	st.NumRestarts = restarts
