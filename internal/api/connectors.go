@@ -22,6 +22,7 @@ import (
 	"go.yaml.in/yaml/v3"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/pulsar-functions-worker/pulsar-functions-worker/internal/jackson"
 	"github.com/pulsar-functions-worker/pulsar-functions-worker/internal/pb"
 )
 
@@ -295,7 +296,7 @@ func (s *Server) connectorRequest(k *connectorKind, r *http.Request) (form *func
 	cc, err = k.parseConfig(form.parts[k.configPart])
 	if err == nil && len(strings.TrimSpace(string(form.updateOptions))) > 0 {
 		var opts struct{}
-		_, err = decodeJackson(form.updateOptions, &jclassSchema{props: map[string]jprop{"updateAuthData": {kind: kBool}}}, &opts)
+		_, err = jackson.Decode(form.updateOptions, &jackson.Schema{Props: map[string]jackson.Prop{"updateAuthData": {Kind: jackson.KindBool}}}, &opts)
 	}
 	if err != nil {
 		err = fail(http.StatusBadRequest, "Bad Request")

@@ -17,6 +17,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/pulsar-functions-worker/pulsar-functions-worker/internal/jackson"
 	"github.com/pulsar-functions-worker/pulsar-functions-worker/internal/pb"
 )
 
@@ -63,13 +64,13 @@ type batchSourceConfig struct {
 }
 
 // gson is the batch source config as Gson writes it into the configs.
-func (b *batchSourceConfig) gson() gsonObject {
-	o := gsonObject{}
+func (b *batchSourceConfig) gson() jackson.GsonObject {
+	o := jackson.GsonObject{}
 	if b.DiscoveryTriggererClassName != nil {
-		o = append(o, gsonField{"discoveryTriggererClassName", *b.DiscoveryTriggererClassName})
+		o = append(o, jackson.GsonField{Name: "discoveryTriggererClassName", Value: *b.DiscoveryTriggererClassName})
 	}
 	if b.DiscoveryTriggererConfig != nil {
-		o = append(o, gsonField{"discoveryTriggererConfig", b.DiscoveryTriggererConfig})
+		o = append(o, jackson.GsonField{Name: "discoveryTriggererConfig", Value: b.DiscoveryTriggererConfig})
 	}
 	return o
 }
@@ -112,69 +113,69 @@ type sinkConfig struct {
 }
 
 var (
-	batchSourceSchema = &jclassSchema{props: map[string]jprop{
-		"discoveryTriggererClassName": {kind: kString},
-		"discoveryTriggererConfig":    {kind: kAnyMap},
+	batchSourceSchema = &jackson.Schema{Props: map[string]jackson.Prop{
+		"discoveryTriggererClassName": {Kind: jackson.KindString},
+		"discoveryTriggererConfig":    {Kind: jackson.KindAnyMap},
 	}}
-	sourceConfigSchema = &jclassSchema{props: map[string]jprop{
-		"tenant":               {kind: kString},
-		"namespace":            {kind: kString},
-		"name":                 {kind: kString},
-		"className":            {kind: kString},
-		"topicName":            {kind: kString},
-		"producerConfig":       {kind: kObject, obj: producerSchema},
-		"serdeClassName":       {kind: kString},
-		"schemaType":           {kind: kString},
-		"configs":              {kind: kAnyMap},
-		"secrets":              {kind: kAnyMap},
-		"parallelism":          {kind: kInt},
-		"processingGuarantees": {kind: kEnum, enum: enumGuarantees},
-		"resources":            {kind: kObject, obj: resourcesSchema},
-		"sourceType":           {kind: kString},
-		"archive":              {kind: kString},
-		"runtimeFlags":         {kind: kString},
-		"customRuntimeOptions": {kind: kString},
-		"batchSourceConfig":    {kind: kObject, obj: batchSourceSchema},
-		"batchBuilder":         {kind: kString},
-		"logTopic":             {kind: kString},
+	sourceConfigSchema = &jackson.Schema{Props: map[string]jackson.Prop{
+		"tenant":               {Kind: jackson.KindString},
+		"namespace":            {Kind: jackson.KindString},
+		"name":                 {Kind: jackson.KindString},
+		"className":            {Kind: jackson.KindString},
+		"topicName":            {Kind: jackson.KindString},
+		"producerConfig":       {Kind: jackson.KindObject, Obj: producerSchema},
+		"serdeClassName":       {Kind: jackson.KindString},
+		"schemaType":           {Kind: jackson.KindString},
+		"configs":              {Kind: jackson.KindAnyMap},
+		"secrets":              {Kind: jackson.KindAnyMap},
+		"parallelism":          {Kind: jackson.KindInt},
+		"processingGuarantees": {Kind: jackson.KindEnum, Enum: enumGuarantees},
+		"resources":            {Kind: jackson.KindObject, Obj: resourcesSchema},
+		"sourceType":           {Kind: jackson.KindString},
+		"archive":              {Kind: jackson.KindString},
+		"runtimeFlags":         {Kind: jackson.KindString},
+		"customRuntimeOptions": {Kind: jackson.KindString},
+		"batchSourceConfig":    {Kind: jackson.KindObject, Obj: batchSourceSchema},
+		"batchBuilder":         {Kind: jackson.KindString},
+		"logTopic":             {Kind: jackson.KindString},
 	}}
-	sinkConfigSchema = &jclassSchema{
-		props: map[string]jprop{
-			"tenant":                       {kind: kString},
-			"namespace":                    {kind: kString},
-			"name":                         {kind: kString},
-			"className":                    {kind: kString},
-			"sourceSubscriptionName":       {kind: kString},
-			"sourceSubscriptionPosition":   {kind: kEnum, enum: enumPosition},
-			"inputs":                       {kind: kStringList},
-			"topicToSerdeClassName":        {kind: kStringMap},
-			"topicsPattern":                {kind: kString},
-			"topicToSchemaType":            {kind: kStringMap},
-			"topicToSchemaProperties":      {kind: kStringMap},
-			"inputSpecs":                   {kind: kObjectMap, obj: consumerSchema},
-			"maxMessageRetries":            {kind: kInt},
-			"deadLetterTopic":              {kind: kString},
-			"configs":                      {kind: kAnyMap},
-			"secrets":                      {kind: kAnyMap},
-			"parallelism":                  {kind: kInt},
-			"processingGuarantees":         {kind: kEnum, enum: enumGuarantees},
-			"retainOrdering":               {kind: kBool},
-			"retainKeyOrdering":            {kind: kBool},
-			"resources":                    {kind: kObject, obj: resourcesSchema},
-			"autoAck":                      {kind: kBool},
-			"timeoutMs":                    {kind: kLong},
-			"negativeAckRedeliveryDelayMs": {kind: kLong},
-			"sinkType":                     {kind: kString},
-			"archive":                      {kind: kString},
-			"cleanupSubscription":          {kind: kBool},
-			"runtimeFlags":                 {kind: kString},
-			"customRuntimeOptions":         {kind: kString},
-			"transformFunction":            {kind: kString},
-			"transformFunctionClassName":   {kind: kString},
-			"transformFunctionConfig":      {kind: kString},
-			"logTopic":                     {kind: kString},
+	sinkConfigSchema = &jackson.Schema{
+		Props: map[string]jackson.Prop{
+			"tenant":                       {Kind: jackson.KindString},
+			"namespace":                    {Kind: jackson.KindString},
+			"name":                         {Kind: jackson.KindString},
+			"className":                    {Kind: jackson.KindString},
+			"sourceSubscriptionName":       {Kind: jackson.KindString},
+			"sourceSubscriptionPosition":   {Kind: jackson.KindEnum, Enum: enumPosition},
+			"inputs":                       {Kind: jackson.KindStringList},
+			"topicToSerdeClassName":        {Kind: jackson.KindStringMap},
+			"topicsPattern":                {Kind: jackson.KindString},
+			"topicToSchemaType":            {Kind: jackson.KindStringMap},
+			"topicToSchemaProperties":      {Kind: jackson.KindStringMap},
+			"inputSpecs":                   {Kind: jackson.KindObjectMap, Obj: consumerSchema},
+			"maxMessageRetries":            {Kind: jackson.KindInt},
+			"deadLetterTopic":              {Kind: jackson.KindString},
+			"configs":                      {Kind: jackson.KindAnyMap},
+			"secrets":                      {Kind: jackson.KindAnyMap},
+			"parallelism":                  {Kind: jackson.KindInt},
+			"processingGuarantees":         {Kind: jackson.KindEnum, Enum: enumGuarantees},
+			"retainOrdering":               {Kind: jackson.KindBool},
+			"retainKeyOrdering":            {Kind: jackson.KindBool},
+			"resources":                    {Kind: jackson.KindObject, Obj: resourcesSchema},
+			"autoAck":                      {Kind: jackson.KindBool},
+			"timeoutMs":                    {Kind: jackson.KindLong},
+			"negativeAckRedeliveryDelayMs": {Kind: jackson.KindLong},
+			"sinkType":                     {Kind: jackson.KindString},
+			"archive":                      {Kind: jackson.KindString},
+			"cleanupSubscription":          {Kind: jackson.KindBool},
+			"runtimeFlags":                 {Kind: jackson.KindString},
+			"customRuntimeOptions":         {Kind: jackson.KindString},
+			"transformFunction":            {Kind: jackson.KindString},
+			"transformFunctionClassName":   {Kind: jackson.KindString},
+			"transformFunctionConfig":      {Kind: jackson.KindString},
+			"logTopic":                     {Kind: jackson.KindString},
 		},
-		defaults: map[string]any{"sourceSubscriptionPosition": "Latest"},
+		Defaults: map[string]any{"sourceSubscriptionPosition": "Latest"},
 	}
 )
 
@@ -185,7 +186,7 @@ func parseSourceConfig(data []byte) (*sourceConfig, error) {
 		return nil, nil
 	}
 	sc := new(sourceConfig)
-	isNull, err := decodeJackson(data, sourceConfigSchema, sc)
+	isNull, err := jackson.Decode(data, sourceConfigSchema, sc)
 	if err != nil || isNull {
 		return nil, err
 	}
@@ -207,7 +208,7 @@ func parseSinkConfig(data []byte) (*sinkConfig, error) {
 		return nil, nil
 	}
 	sc := new(sinkConfig)
-	isNull, err := decodeJackson(data, sinkConfigSchema, sc)
+	isNull, err := jackson.Decode(data, sinkConfigSchema, sc)
 	if err != nil || isNull {
 		return nil, err
 	}
@@ -259,7 +260,7 @@ func resourcesSpec(r *resourcesConfig) *pb.Resources {
 
 // mergeResources is ResourceConfigUtils.merge.
 func mergeResources(existing, update *resourcesConfig) *resourcesConfig {
-	r := &resourcesConfig{CPU: ptr(jdouble(defaultCPU)), RAM: ptr(int64(defaultRAM)), Disk: ptr(int64(defaultDisk))}
+	r := &resourcesConfig{CPU: ptr(jackson.Double(defaultCPU)), RAM: ptr(int64(defaultRAM)), Disk: ptr(int64(defaultDisk))}
 	if existing != nil {
 		c := *existing
 		r = &c
@@ -281,7 +282,7 @@ func resourcesFromSpec(fd *pb.FunctionDetails) *resourcesConfig {
 	if r == nil {
 		return nil
 	}
-	return &resourcesConfig{CPU: ptr(jdouble(r.GetCpu())), RAM: ptr(r.GetRam()), Disk: ptr(r.GetDisk())}
+	return &resourcesConfig{CPU: ptr(jackson.Double(r.GetCpu())), RAM: ptr(r.GetRam()), Disk: ptr(r.GetDisk())}
 }
 
 // guarantee converts a FunctionConfig.ProcessingGuarantees name.
@@ -295,7 +296,7 @@ func guarantee(g *string) pb.ProcessingGuarantees {
 // jacksonConfigs reads a Map<String, Object> Jackson wrote or Gson wrote
 // (configs of the specs), typed as Jackson reads it.
 func jacksonConfigs(s string) (map[string]any, error) {
-	v, err := decodeJSONValue([]byte(s))
+	v, err := jackson.DecodeValue([]byte(s))
 	if err != nil {
 		return nil, err
 	}
@@ -448,13 +449,13 @@ func (sc *sourceConfig) convert(ex extractedSource) (*pb.FunctionDetails, error)
 		configs[k] = v
 	}
 	if sc.BatchSourceConfig != nil {
-		configs[batchSourceConfigKey] = gsonJSON(sc.BatchSourceConfig.gson())
+		configs[batchSourceConfigKey] = jackson.GsonJSON(sc.BatchSourceConfig.gson())
 		configs[batchSourceClassKey] = src.ClassName
 		src.ClassName = batchSourceExecutor
 	}
-	src.Configs = gsonJSON(configs)
+	src.Configs = jackson.GsonJSON(configs)
 	if len(sc.Secrets) > 0 {
-		fd.SecretsMap = gsonJSON(sc.Secrets)
+		fd.SecretsMap = jackson.GsonJSON(sc.Secrets)
 	}
 	src.TypeClassName = ex.typeArg
 	fd.Source = src
@@ -509,7 +510,7 @@ func sourceFromDetails(fd *pb.FunctionDetails) (*sourceConfig, error) {
 		}
 		if raw, ok := configs[batchSourceConfigKey].(string); ok {
 			var b batchSourceConfig
-			if _, err := decodeJackson([]byte(raw), batchSourceSchema, &b); err == nil {
+			if _, err := jackson.Decode([]byte(raw), batchSourceSchema, &b); err == nil {
 				b.DiscoveryTriggererConfig = typedAnyMap(b.DiscoveryTriggererConfig)
 				sc.BatchSourceConfig = &b
 				if cls, ok := configs[batchSourceClassKey]; ok {
@@ -526,7 +527,7 @@ func sourceFromDetails(fd *pb.FunctionDetails) (*sourceConfig, error) {
 		sc.Configs = configs
 	}
 	if fd.GetSecretsMap() != "" {
-		m, err := parseGsonMap(fd.GetSecretsMap())
+		m, err := jackson.ParseGsonMap(fd.GetSecretsMap())
 		if err != nil {
 			return nil, err
 		}
@@ -831,10 +832,10 @@ func (sc *sinkConfig) convert(ex extractedSink) (*pb.FunctionDetails, error) {
 		sink.Builtin = strings.TrimPrefix(a, "builtin://")
 	}
 	if sc.Configs != nil {
-		sink.Configs = gsonJSON(sc.Configs)
+		sink.Configs = jackson.GsonJSON(sc.Configs)
 	}
 	if len(sc.Secrets) > 0 {
-		fd.SecretsMap = gsonJSON(sc.Secrets)
+		fd.SecretsMap = jackson.GsonJSON(sc.Secrets)
 	}
 	fd.Sink = sink
 	fd.Resources = resourcesSpec(sc.Resources)
@@ -936,7 +937,7 @@ func sinkFromDetails(fd *pb.FunctionDetails) (*sinkConfig, error) {
 		sc.Configs = configs
 	}
 	if fd.GetSecretsMap() != "" {
-		m, err := parseGsonMap(fd.GetSecretsMap())
+		m, err := jackson.ParseGsonMap(fd.GetSecretsMap())
 		if err != nil {
 			return nil, err
 		}

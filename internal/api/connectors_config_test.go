@@ -11,6 +11,7 @@ import (
 
 	"google.golang.org/protobuf/encoding/protojson"
 
+	"github.com/pulsar-functions-worker/pulsar-functions-worker/internal/jackson"
 	"github.com/pulsar-functions-worker/pulsar-functions-worker/internal/pb"
 )
 
@@ -153,7 +154,7 @@ func TestConnectorConversionMatchesJava(t *testing.T) {
 					}
 					resp = sc.forResponse()
 				}
-				got, err := marshalJackson(resp)
+				got, err := jackson.Marshal(resp)
 				if err != nil {
 					t.Fatal(err)
 				}

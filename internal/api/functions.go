@@ -37,6 +37,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/pulsar-functions-worker/pulsar-functions-worker/internal/cluster"
+	"github.com/pulsar-functions-worker/pulsar-functions-worker/internal/jackson"
 	"github.com/pulsar-functions-worker/pulsar-functions-worker/internal/pb"
 )
 
@@ -210,7 +211,7 @@ func (s *Server) fnHandler(h func(http.ResponseWriter, *http.Request) error) htt
 }
 
 func writeFunctionJSON(w http.ResponseWriter, v any) error {
-	b, err := marshalJackson(v)
+	b, err := jackson.Marshal(v)
 	if err != nil {
 		return err
 	}
@@ -405,7 +406,7 @@ func readConfigForm(r *http.Request, limit int64) (*functionForm, *functionConfi
 	fc, err := parseFunctionConfig(form.config)
 	if err == nil && len(strings.TrimSpace(string(form.updateOptions))) > 0 {
 		var opts struct{}
-		_, err = decodeJackson(form.updateOptions, &jclassSchema{props: map[string]jprop{"updateAuthData": {kind: kBool}}}, &opts)
+		_, err = jackson.Decode(form.updateOptions, &jackson.Schema{Props: map[string]jackson.Prop{"updateAuthData": {Kind: jackson.KindBool}}}, &opts)
 	}
 	if err != nil {
 		form.close()

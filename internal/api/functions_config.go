@@ -9,9 +9,7 @@ package api
 // compare against it.
 
 import (
-	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"regexp"
@@ -20,6 +18,7 @@ import (
 	"strings"
 	"unicode"
 
+	"github.com/pulsar-functions-worker/pulsar-functions-worker/internal/jackson"
 	"github.com/pulsar-functions-worker/pulsar-functions-worker/internal/pb"
 )
 
@@ -131,9 +130,9 @@ type cryptoConfig struct {
 
 // resourcesConfig is Java's Resources; a new one holds the defaults.
 type resourcesConfig struct {
-	CPU  *jdouble `json:"cpu,omitzero"`
-	RAM  *int64   `json:"ram,omitzero"`
-	Disk *int64   `json:"disk,omitzero"`
+	CPU  *jackson.Double `json:"cpu,omitzero"`
+	RAM  *int64          `json:"ram,omitzero"`
+	Disk *int64          `json:"disk,omitzero"`
 }
 
 // windowConfig is Java's WindowConfig.
@@ -151,9 +150,9 @@ type windowConfig struct {
 }
 
 // gson is the window config as Gson writes it into userConfig.
-func (w *windowConfig) gson() gsonObject {
-	o := gsonObject{}
-	add := func(name string, v any) { o = append(o, gsonField{name, v}) }
+func (w *windowConfig) gson() jackson.GsonObject {
+	o := jackson.GsonObject{}
+	add := func(name string, v any) { o = append(o, jackson.GsonField{Name: name, Value: v}) }
 	if w.WindowLengthCount != nil {
 		add("windowLengthCount", int64(*w.WindowLengthCount))
 	}
@@ -187,371 +186,104 @@ func (w *windowConfig) gson() gsonObject {
 	return o
 }
 
-// --- Decoding with Jackson's leniency -------------------------------------
-
-type jkind int
-
-const (
-	kString jkind = iota
-	kInt
-	kLong
-	kDouble
-	kBool
-	kEnum
-	kStringList
-	kStringMap
-	kAnyMap
-	kObject
-	kObjectMap
-)
-
-// jprop describes one Java property for decoding.
-type jprop struct {
-	kind jkind
-	enum []string
-	obj  *jclassSchema
-}
-
-// jclassSchema is the decodable shape of a Java config class: its
-// properties and the values its no-argument constructor sets.
-type jclassSchema struct {
-	props    map[string]jprop
-	defaults map[string]any
-}
-
 var (
-	cryptoSchema = &jclassSchema{props: map[string]jprop{
-		"cryptoKeyReaderClassName":    {kind: kString},
-		"cryptoKeyReaderConfig":       {kind: kAnyMap},
-		"encryptionKeys":              {kind: kStringList},
-		"producerCryptoFailureAction": {kind: kEnum, enum: enumProducerCrypto},
-		"consumerCryptoFailureAction": {kind: kEnum, enum: enumConsumerCrypto},
+	cryptoSchema = &jackson.Schema{Props: map[string]jackson.Prop{
+		"cryptoKeyReaderClassName":    {Kind: jackson.KindString},
+		"cryptoKeyReaderConfig":       {Kind: jackson.KindAnyMap},
+		"encryptionKeys":              {Kind: jackson.KindStringList},
+		"producerCryptoFailureAction": {Kind: jackson.KindEnum, Enum: enumProducerCrypto},
+		"consumerCryptoFailureAction": {Kind: jackson.KindEnum, Enum: enumConsumerCrypto},
 	}}
-	consumerSchema = &jclassSchema{
-		props: map[string]jprop{
-			"schemaType":         {kind: kString},
-			"serdeClassName":     {kind: kString},
-			"regexPattern":       {kind: kBool},
-			"schemaProperties":   {kind: kStringMap},
-			"consumerProperties": {kind: kStringMap},
-			"receiverQueueSize":  {kind: kInt},
-			"cryptoConfig":       {kind: kObject, obj: cryptoSchema},
-			"poolMessages":       {kind: kBool},
+	consumerSchema = &jackson.Schema{
+		Props: map[string]jackson.Prop{
+			"schemaType":         {Kind: jackson.KindString},
+			"serdeClassName":     {Kind: jackson.KindString},
+			"regexPattern":       {Kind: jackson.KindBool},
+			"schemaProperties":   {Kind: jackson.KindStringMap},
+			"consumerProperties": {Kind: jackson.KindStringMap},
+			"receiverQueueSize":  {Kind: jackson.KindInt},
+			"cryptoConfig":       {Kind: jackson.KindObject, Obj: cryptoSchema},
+			"poolMessages":       {Kind: jackson.KindBool},
 		},
-		defaults: map[string]any{"schemaProperties": map[string]any{}, "consumerProperties": map[string]any{}},
+		Defaults: map[string]any{"schemaProperties": map[string]any{}, "consumerProperties": map[string]any{}},
 	}
-	producerSchema = &jclassSchema{props: map[string]jprop{
-		"maxPendingMessages":                 {kind: kInt},
-		"maxPendingMessagesAcrossPartitions": {kind: kInt},
-		"useThreadLocalProducers":            {kind: kBool},
-		"cryptoConfig":                       {kind: kObject, obj: cryptoSchema},
-		"batchBuilder":                       {kind: kString},
-		"compressionType":                    {kind: kEnum, enum: enumCompression},
+	producerSchema = &jackson.Schema{Props: map[string]jackson.Prop{
+		"maxPendingMessages":                 {Kind: jackson.KindInt},
+		"maxPendingMessagesAcrossPartitions": {Kind: jackson.KindInt},
+		"useThreadLocalProducers":            {Kind: jackson.KindBool},
+		"cryptoConfig":                       {Kind: jackson.KindObject, Obj: cryptoSchema},
+		"batchBuilder":                       {Kind: jackson.KindString},
+		"compressionType":                    {Kind: jackson.KindEnum, Enum: enumCompression},
 	}}
-	resourcesSchema = &jclassSchema{
-		props: map[string]jprop{"cpu": {kind: kDouble}, "ram": {kind: kLong}, "disk": {kind: kLong}},
-		defaults: map[string]any{
+	resourcesSchema = &jackson.Schema{
+		Props: map[string]jackson.Prop{"cpu": {Kind: jackson.KindDouble}, "ram": {Kind: jackson.KindLong}, "disk": {Kind: jackson.KindLong}},
+		Defaults: map[string]any{
 			"cpu": json.Number("1.0"), "ram": json.Number(strconv.Itoa(defaultRAM)), "disk": json.Number(strconv.Itoa(defaultDisk)),
 		},
 	}
-	windowSchema = &jclassSchema{props: map[string]jprop{
-		"windowLengthCount":             {kind: kInt},
-		"windowLengthDurationMs":        {kind: kLong},
-		"slidingIntervalCount":          {kind: kInt},
-		"slidingIntervalDurationMs":     {kind: kLong},
-		"lateDataTopic":                 {kind: kString},
-		"maxLagMs":                      {kind: kLong},
-		"watermarkEmitIntervalMs":       {kind: kLong},
-		"timestampExtractorClassName":   {kind: kString},
-		"actualWindowFunctionClassName": {kind: kString},
-		"processingGuarantees":          {kind: kEnum, enum: enumWindowGuarantees},
+	windowSchema = &jackson.Schema{Props: map[string]jackson.Prop{
+		"windowLengthCount":             {Kind: jackson.KindInt},
+		"windowLengthDurationMs":        {Kind: jackson.KindLong},
+		"slidingIntervalCount":          {Kind: jackson.KindInt},
+		"slidingIntervalDurationMs":     {Kind: jackson.KindLong},
+		"lateDataTopic":                 {Kind: jackson.KindString},
+		"maxLagMs":                      {Kind: jackson.KindLong},
+		"watermarkEmitIntervalMs":       {Kind: jackson.KindLong},
+		"timestampExtractorClassName":   {Kind: jackson.KindString},
+		"actualWindowFunctionClassName": {Kind: jackson.KindString},
+		"processingGuarantees":          {Kind: jackson.KindEnum, Enum: enumWindowGuarantees},
 	}}
-	functionConfigSchema = &jclassSchema{
-		props: map[string]jprop{
-			"runtimeFlags":                   {kind: kString},
-			"tenant":                         {kind: kString},
-			"namespace":                      {kind: kString},
-			"name":                           {kind: kString},
-			"className":                      {kind: kString},
-			"inputs":                         {kind: kStringList},
-			"customSerdeInputs":              {kind: kStringMap},
-			"topicsPattern":                  {kind: kString},
-			"customSchemaInputs":             {kind: kStringMap},
-			"customSchemaOutputs":            {kind: kStringMap},
-			"inputSpecs":                     {kind: kObjectMap, obj: consumerSchema},
-			"inputTypeClassName":             {kind: kString},
-			"output":                         {kind: kString},
-			"producerConfig":                 {kind: kObject, obj: producerSchema},
-			"outputSchemaType":               {kind: kString},
-			"outputTypeClassName":            {kind: kString},
-			"outputSerdeClassName":           {kind: kString},
-			"logTopic":                       {kind: kString},
-			"processingGuarantees":           {kind: kEnum, enum: enumGuarantees},
-			"retainOrdering":                 {kind: kBool},
-			"retainKeyOrdering":              {kind: kBool},
-			"batchBuilder":                   {kind: kString},
-			"forwardSourceMessageProperty":   {kind: kBool},
-			"userConfig":                     {kind: kAnyMap},
-			"secrets":                        {kind: kAnyMap},
-			"runtime":                        {kind: kEnum, enum: enumRuntime},
-			"autoAck":                        {kind: kBool},
-			"maxMessageRetries":              {kind: kInt},
-			"deadLetterTopic":                {kind: kString},
-			"subName":                        {kind: kString},
-			"parallelism":                    {kind: kInt},
-			"resources":                      {kind: kObject, obj: resourcesSchema},
-			"fqfn":                           {kind: kString},
-			"windowConfig":                   {kind: kObject, obj: windowSchema},
-			"timeoutMs":                      {kind: kLong},
-			"jar":                            {kind: kString},
-			"py":                             {kind: kString},
-			"go":                             {kind: kString},
-			"functionType":                   {kind: kString},
-			"cleanupSubscription":            {kind: kBool},
-			"customRuntimeOptions":           {kind: kString},
-			"maxPendingAsyncRequests":        {kind: kInt},
-			"exposePulsarAdminClientEnabled": {kind: kBool},
-			"skipToLatest":                   {kind: kBool},
-			"subscriptionPosition":           {kind: kEnum, enum: enumPosition},
+	functionConfigSchema = &jackson.Schema{
+		Props: map[string]jackson.Prop{
+			"runtimeFlags":                   {Kind: jackson.KindString},
+			"tenant":                         {Kind: jackson.KindString},
+			"namespace":                      {Kind: jackson.KindString},
+			"name":                           {Kind: jackson.KindString},
+			"className":                      {Kind: jackson.KindString},
+			"inputs":                         {Kind: jackson.KindStringList},
+			"customSerdeInputs":              {Kind: jackson.KindStringMap},
+			"topicsPattern":                  {Kind: jackson.KindString},
+			"customSchemaInputs":             {Kind: jackson.KindStringMap},
+			"customSchemaOutputs":            {Kind: jackson.KindStringMap},
+			"inputSpecs":                     {Kind: jackson.KindObjectMap, Obj: consumerSchema},
+			"inputTypeClassName":             {Kind: jackson.KindString},
+			"output":                         {Kind: jackson.KindString},
+			"producerConfig":                 {Kind: jackson.KindObject, Obj: producerSchema},
+			"outputSchemaType":               {Kind: jackson.KindString},
+			"outputTypeClassName":            {Kind: jackson.KindString},
+			"outputSerdeClassName":           {Kind: jackson.KindString},
+			"logTopic":                       {Kind: jackson.KindString},
+			"processingGuarantees":           {Kind: jackson.KindEnum, Enum: enumGuarantees},
+			"retainOrdering":                 {Kind: jackson.KindBool},
+			"retainKeyOrdering":              {Kind: jackson.KindBool},
+			"batchBuilder":                   {Kind: jackson.KindString},
+			"forwardSourceMessageProperty":   {Kind: jackson.KindBool},
+			"userConfig":                     {Kind: jackson.KindAnyMap},
+			"secrets":                        {Kind: jackson.KindAnyMap},
+			"runtime":                        {Kind: jackson.KindEnum, Enum: enumRuntime},
+			"autoAck":                        {Kind: jackson.KindBool},
+			"maxMessageRetries":              {Kind: jackson.KindInt},
+			"deadLetterTopic":                {Kind: jackson.KindString},
+			"subName":                        {Kind: jackson.KindString},
+			"parallelism":                    {Kind: jackson.KindInt},
+			"resources":                      {Kind: jackson.KindObject, Obj: resourcesSchema},
+			"fqfn":                           {Kind: jackson.KindString},
+			"windowConfig":                   {Kind: jackson.KindObject, Obj: windowSchema},
+			"timeoutMs":                      {Kind: jackson.KindLong},
+			"jar":                            {Kind: jackson.KindString},
+			"py":                             {Kind: jackson.KindString},
+			"go":                             {Kind: jackson.KindString},
+			"functionType":                   {Kind: jackson.KindString},
+			"cleanupSubscription":            {Kind: jackson.KindBool},
+			"customRuntimeOptions":           {Kind: jackson.KindString},
+			"maxPendingAsyncRequests":        {Kind: jackson.KindInt},
+			"exposePulsarAdminClientEnabled": {Kind: jackson.KindBool},
+			"skipToLatest":                   {Kind: jackson.KindBool},
+			"subscriptionPosition":           {Kind: jackson.KindEnum, Enum: enumPosition},
 		},
-		defaults: map[string]any{"subscriptionPosition": "Latest"},
+		Defaults: map[string]any{"subscriptionPosition": "Latest"},
 	}
 )
-
-// errBadJSON is a request body Jackson would not bind: the Java worker
-// answers with a bare 400 Bad Request.
-var errBadJSON = errors.New("Bad Request")
-
-// decodeJackson binds JSON text to out (a pointer to one of the config
-// structs) the way Pulsar's Jackson ObjectMapper binds it to the Java class
-// described by schema. The result of binding "null" is reported as isNull.
-func decodeJackson(data []byte, schema *jclassSchema, out any) (isNull bool, err error) {
-	v, err := decodeJSONValue(data)
-	if err != nil {
-		return false, fmt.Errorf("%w: %v", errBadJSON, err)
-	}
-	if v == nil {
-		return true, nil
-	}
-	norm, err := normalizeObject(v, schema)
-	if err != nil {
-		return false, fmt.Errorf("%w: %v", errBadJSON, err)
-	}
-	b, err := json.Marshal(norm)
-	if err != nil {
-		return false, fmt.Errorf("%w: %v", errBadJSON, err)
-	}
-	// UseNumber keeps the literals of Map<String, Object> values, which
-	// typedAnyMap needs to type them as Jackson did.
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.UseNumber()
-	if err := dec.Decode(out); err != nil {
-		return false, fmt.Errorf("%w: %v", errBadJSON, err)
-	}
-	return false, nil
-}
-
-func normalizeObject(v any, schema *jclassSchema) (map[string]any, error) {
-	m, ok := v.(map[string]any)
-	if !ok {
-		return nil, fmt.Errorf("expected a JSON object, got %T", v)
-	}
-	out := make(map[string]any, len(m))
-	for k, d := range schema.defaults {
-		out[k] = d
-	}
-	for k, e := range m {
-		p, ok := schema.props[k]
-		if !ok {
-			continue // FAIL_ON_UNKNOWN_PROPERTIES is off
-		}
-		n, err := normalize(e, p)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", k, err)
-		}
-		out[k] = n
-	}
-	return out, nil
-}
-
-func normalize(v any, p jprop) (any, error) {
-	if v == nil {
-		return nil, nil
-	}
-	switch p.kind {
-	case kString:
-		return coerceString(v)
-	case kInt, kLong:
-		return coerceInteger(v, p.kind == kInt)
-	case kDouble:
-		return coerceDouble(v)
-	case kBool:
-		return coerceBool(v)
-	case kEnum:
-		return coerceEnum(v, p.enum), nil
-	case kStringList:
-		l, ok := v.([]any)
-		if !ok {
-			return nil, fmt.Errorf("expected an array")
-		}
-		out := make([]any, 0, len(l))
-		for _, e := range l {
-			if e == nil {
-				out = append(out, nil)
-				continue
-			}
-			s, err := coerceString(e)
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, s)
-		}
-		return out, nil
-	case kStringMap:
-		m, ok := v.(map[string]any)
-		if !ok {
-			return nil, fmt.Errorf("expected an object")
-		}
-		out := make(map[string]any, len(m))
-		for k, e := range m {
-			if e == nil {
-				continue // a null value cannot be carried over into protobuf maps
-			}
-			s, err := coerceString(e)
-			if err != nil {
-				return nil, err
-			}
-			out[k] = s
-		}
-		return out, nil
-	case kAnyMap:
-		m, ok := v.(map[string]any)
-		if !ok {
-			return nil, fmt.Errorf("expected an object")
-		}
-		return m, nil // numbers stay json.Number; jacksonNumbers types them
-	case kObject:
-		return normalizeObject(v, p.obj)
-	case kObjectMap:
-		m, ok := v.(map[string]any)
-		if !ok {
-			return nil, fmt.Errorf("expected an object")
-		}
-		out := make(map[string]any, len(m))
-		for k, e := range m {
-			if e == nil {
-				continue
-			}
-			o, err := normalizeObject(e, p.obj)
-			if err != nil {
-				return nil, err
-			}
-			out[k] = o
-		}
-		return out, nil
-	}
-	return nil, fmt.Errorf("unknown kind %d", p.kind)
-}
-
-func coerceString(v any) (any, error) {
-	switch x := v.(type) {
-	case string:
-		return x, nil
-	case json.Number:
-		return string(x), nil
-	case bool:
-		return strconv.FormatBool(x), nil
-	}
-	return nil, fmt.Errorf("cannot coerce %T to String", v)
-}
-
-func coerceInteger(v any, int32Only bool) (any, error) {
-	var s string
-	switch x := v.(type) {
-	case json.Number:
-		s = string(x)
-	case string:
-		s = strings.TrimSpace(x)
-		if s == "" {
-			return nil, nil
-		}
-	default:
-		return nil, fmt.Errorf("cannot coerce %T to a number", v)
-	}
-	var n int64
-	if i, err := strconv.ParseInt(s, 10, 64); err == nil {
-		n = i
-	} else if f, ferr := strconv.ParseFloat(s, 64); ferr == nil && strings.ContainsAny(s, ".eE") && f >= -9.2e18 && f <= 9.2e18 {
-		n = int64(f) // ACCEPT_FLOAT_AS_INT truncates
-	} else {
-		return nil, fmt.Errorf("not an integer: %q", s)
-	}
-	if int32Only && (n < -1<<31 || n > 1<<31-1) {
-		return nil, fmt.Errorf("numeric value %d out of range of int", n)
-	}
-	return n, nil
-}
-
-func coerceDouble(v any) (any, error) {
-	switch x := v.(type) {
-	case json.Number:
-		f, err := strconv.ParseFloat(string(x), 64)
-		if err != nil {
-			return nil, err
-		}
-		return f, nil
-	case string:
-		s := strings.TrimSpace(x)
-		if s == "" {
-			return nil, nil
-		}
-		f, err := strconv.ParseFloat(s, 64)
-		if err != nil {
-			return nil, err
-		}
-		return f, nil
-	}
-	return nil, fmt.Errorf("cannot coerce %T to Double", v)
-}
-
-func coerceBool(v any) (any, error) {
-	switch x := v.(type) {
-	case bool:
-		return x, nil
-	case string:
-		switch strings.TrimSpace(x) {
-		case "true", "True", "TRUE":
-			return true, nil
-		case "false", "False", "FALSE":
-			return false, nil
-		case "":
-			return nil, nil
-		}
-	case json.Number:
-		if i, err := strconv.ParseInt(string(x), 10, 64); err == nil {
-			return i != 0, nil
-		}
-	}
-	return nil, fmt.Errorf("cannot coerce %v to Boolean", v)
-}
-
-// coerceEnum maps a JSON value to an enum constant name; unknown names and
-// ordinals become null (READ_UNKNOWN_ENUM_VALUES_AS_NULL).
-func coerceEnum(v any, values []string) any {
-	switch x := v.(type) {
-	case string:
-		for _, e := range values {
-			if e == x {
-				return e
-			}
-		}
-	case json.Number:
-		if i, err := strconv.Atoi(string(x)); err == nil && i >= 0 && i < len(values) {
-			return values[i]
-		}
-	}
-	return nil
-}
 
 // parseFunctionConfig binds the functionConfig part. A missing, empty or
 // "null" part gives (nil, nil): "Function config is not provided".
@@ -560,7 +292,7 @@ func parseFunctionConfig(data []byte) (*functionConfig, error) {
 		return nil, nil
 	}
 	fc := new(functionConfig)
-	isNull, err := decodeJackson(data, functionConfigSchema, fc)
+	isNull, err := jackson.Decode(data, functionConfigSchema, fc)
 	if err != nil || isNull {
 		return nil, err
 	}
@@ -583,7 +315,7 @@ func typedAnyMap(m map[string]any) map[string]any {
 	if m == nil {
 		return nil
 	}
-	return jacksonNumbers(m).(map[string]any)
+	return jackson.Numbers(m).(map[string]any)
 }
 
 // --- Helpers for Java's null/empty/blank tests -----------------------------
@@ -968,7 +700,7 @@ func (fc *functionConfig) convert(ex extractedDetails) (*pb.FunctionDetails, err
 	}
 	for _, topic := range sortedKeys(fc.CustomSchemaInputs) {
 		var cc consumerConfig
-		isNull, err := decodeJackson([]byte(fc.CustomSchemaInputs[topic]), consumerSchema, &cc)
+		isNull, err := jackson.Decode([]byte(fc.CustomSchemaInputs[topic]), consumerSchema, &cc)
 		if err != nil || isNull {
 			return nil, invalid("Incorrect custom schema inputs,Topic %s ", topic)
 		}
@@ -1041,7 +773,7 @@ func (fc *functionConfig) convert(ex extractedDetails) (*pb.FunctionDetails, err
 	if fc.CustomSchemaOutputs != nil && fc.Output != nil {
 		if conf := fc.CustomSchemaOutputs[*fc.Output]; conf != "" {
 			var cc consumerConfig
-			isNull, err := decodeJackson([]byte(conf), consumerSchema, &cc)
+			isNull, err := jackson.Decode([]byte(conf), consumerSchema, &cc)
 			if err != nil || isNull {
 				return nil, invalid("Incorrect custom schema outputs,Topic %s ", *fc.Output)
 			}
@@ -1104,10 +836,10 @@ func (fc *functionConfig) convert(ex extractedDetails) (*pb.FunctionDetails, err
 		configs[windowConfigKey] = window
 	}
 	if len(configs) > 0 {
-		fd.UserConfig = gsonJSON(configs)
+		fd.UserConfig = jackson.GsonJSON(configs)
 	}
 	if len(fc.Secrets) > 0 {
-		fd.SecretsMap = gsonJSON(fc.Secrets)
+		fd.SecretsMap = jackson.GsonJSON(fc.Secrets)
 	}
 	//lint:ignore SA1019 autoAck is deprecated in Pulsar's Function.proto, yet Java's worker and instances still read and write it
 	fd.AutoAck = fc.AutoAck == nil || *fc.AutoAck
@@ -1164,7 +896,7 @@ func copyMap(m map[string]string) map[string]string {
 func (c *cryptoConfig) toSpec() *pb.CryptoSpec {
 	s := &pb.CryptoSpec{CryptoKeyReaderClassName: str(c.CryptoKeyReaderClassName)}
 	if c.CryptoKeyReaderConfig != nil {
-		s.CryptoKeyReaderConfig = gsonJSON(c.CryptoKeyReaderConfig)
+		s.CryptoKeyReaderConfig = jackson.GsonJSON(c.CryptoKeyReaderConfig)
 	}
 	s.ProducerEncryptionKeyName = append([]string(nil), c.EncryptionKeys...)
 	if c.ProducerCryptoFailureAction != nil {
@@ -1303,7 +1035,7 @@ func convertFromDetails(fd *pb.FunctionDetails) (*functionConfig, error) {
 	}
 	userConfig := map[string]any{}
 	if fd.GetUserConfig() != "" {
-		if userConfig, err = parseGsonMap(fd.GetUserConfig()); err != nil {
+		if userConfig, err = jackson.ParseGsonMap(fd.GetUserConfig()); err != nil {
 			return nil, fmt.Errorf("userConfig of %s/%s/%s: %w", fd.GetTenant(), fd.GetNamespace(), fd.GetName(), err)
 		}
 	}
@@ -1323,12 +1055,12 @@ func convertFromDetails(fd *pb.FunctionDetails) (*functionConfig, error) {
 	}
 	fc.UserConfig = userConfig
 	if fd.GetSecretsMap() != "" {
-		if fc.Secrets, err = parseGsonMap(fd.GetSecretsMap()); err != nil {
+		if fc.Secrets, err = jackson.ParseGsonMap(fd.GetSecretsMap()); err != nil {
 			return nil, fmt.Errorf("secretsMap of %s/%s/%s: %w", fd.GetTenant(), fd.GetNamespace(), fd.GetName(), err)
 		}
 	}
 	if r := fd.GetResources(); r != nil {
-		fc.Resources = &resourcesConfig{CPU: ptr(jdouble(r.GetCpu())), RAM: ptr(r.GetRam()), Disk: ptr(r.GetDisk())}
+		fc.Resources = &resourcesConfig{CPU: ptr(jackson.Double(r.GetCpu())), RAM: ptr(r.GetRam()), Disk: ptr(r.GetDisk())}
 	}
 	if fd.GetRuntimeFlags() != "" {
 		fc.RuntimeFlags = ptr(fd.GetRuntimeFlags())
@@ -1375,7 +1107,7 @@ func windowFromGson(raw any) (*windowConfig, error) {
 	w.TimestampExtractorClassName = s("timestampExtractorClassName")
 	w.ActualWindowFunctionClassName = s("actualWindowFunctionClassName")
 	if g := s("processingGuarantees"); g != nil {
-		if e, ok := coerceEnum(*g, enumWindowGuarantees).(string); ok {
+		if e, ok := jackson.CoerceEnum(*g, enumWindowGuarantees).(string); ok {
 			w.ProcessingGuarantees = ptr(e)
 		}
 	}
@@ -1388,7 +1120,7 @@ func cryptoFromSpec(s *pb.CryptoSpec) (*cryptoConfig, error) {
 	}
 	c := &cryptoConfig{CryptoKeyReaderClassName: ptr(s.GetCryptoKeyReaderClassName())}
 	if s.GetCryptoKeyReaderConfig() != "" {
-		m, err := parseGsonMap(s.GetCryptoKeyReaderConfig())
+		m, err := jackson.ParseGsonMap(s.GetCryptoKeyReaderConfig())
 		if err != nil {
 			return nil, fmt.Errorf("cryptoKeyReaderConfig: %w", err)
 		}
@@ -1453,7 +1185,7 @@ func jacksonMap(m map[string]any) map[string]any {
 	if m == nil {
 		return nil
 	}
-	return jacksonValue(m).(map[string]any)
+	return jackson.Value(m).(map[string]any)
 }
 
 // --- validateUpdate -------------------------------------------------------
@@ -1561,7 +1293,7 @@ func validateUpdate(existing, newConfig *functionConfig) (*functionConfig, error
 		merged.Parallelism = newConfig.Parallelism
 	}
 	if newConfig.Resources != nil {
-		r := &resourcesConfig{CPU: ptr(jdouble(defaultCPU)), RAM: ptr(int64(defaultRAM)), Disk: ptr(int64(defaultDisk))}
+		r := &resourcesConfig{CPU: ptr(jackson.Double(defaultCPU)), RAM: ptr(int64(defaultRAM)), Disk: ptr(int64(defaultDisk))}
 		if existing.Resources != nil {
 			c := *existing.Resources
 			r = &c

@@ -10,6 +10,7 @@ import (
 
 	"google.golang.org/protobuf/encoding/protojson"
 
+	"github.com/pulsar-functions-worker/pulsar-functions-worker/internal/jackson"
 	"github.com/pulsar-functions-worker/pulsar-functions-worker/internal/pb"
 )
 
@@ -143,7 +144,7 @@ func TestConversionMatchesJava(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				got, err := marshalJackson(fc.forResponse())
+				got, err := jackson.Marshal(fc.forResponse())
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -232,26 +233,6 @@ func checkTypeArguments(t *testing.T, jar, golden string) {
 	}
 }
 
-func TestJavaDouble(t *testing.T) {
-	for f, want := range map[float64]string{
-		1: "1.0", 0.5: "0.5", 1.2345678901e10: "1.2345678901E10", 1e7: "1.0E7", 9999999: "9999999.0",
-		0.001: "0.001", 0.0001: "1.0E-4", -2.5: "-2.5", 0: "0.0", 123456.789: "123456.789", 1e21: "1.0E21",
-	} {
-		if got := javaDouble(f); got != want {
-			t.Errorf("javaDouble(%v) = %s, want %s", f, got, want)
-		}
-	}
-}
-
-func TestGsonJSON(t *testing.T) {
-	v, _ := decodeJSONValue([]byte(`{"s":"a<b>&='c'\n\u2028","n":null,"i":1,"f":1.0,"e":1e3,"l":[1,null,"x"],"m":{"z":{}}}`))
-	got := gsonJSON(jacksonNumbers(v))
-	want := `{"e":1000.0,"f":1.0,"i":1,"l":[1,null,"x"],"m":{"z":{}},"s":"a\u003cb\u003e\u0026\u003d\u0027c\u0027\n\u2028"}`
-	if got != want {
-		t.Errorf("got  %s\nwant %s", got, want)
-	}
-}
-
 func TestJacksonCoercion(t *testing.T) {
 	for _, tc := range []struct{ in, want string }{
 		{`{"processingGuarantees":1,"parallelism":"3","autoAck":"true","className":5,"timeoutMs":1.9,"retainOrdering":1}`,
@@ -267,7 +248,7 @@ func TestJacksonCoercion(t *testing.T) {
 			t.Errorf("%s: %v", tc.in, err)
 			continue
 		}
-		got, _ := marshalJackson(fc.forResponse())
+		got, _ := jackson.Marshal(fc.forResponse())
 		if string(got) != tc.want {
 			t.Errorf("%s\n got: %s\nwant: %s", tc.in, got, tc.want)
 		}

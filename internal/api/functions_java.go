@@ -39,6 +39,7 @@ import (
 	"path"
 	"strings"
 
+	"github.com/pulsar-functions-worker/pulsar-functions-worker/internal/jackson"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -798,7 +799,7 @@ func (p *javaPackage) javaChecks(fc *functionConfig) (extractedDetails, error) {
 func (fc *functionConfig) javaConfigChecks() error {
 	for _, topic := range sortedKeys(fc.CustomSchemaInputs) {
 		var cc consumerConfig
-		if isNull, err := decodeJackson([]byte(fc.CustomSchemaInputs[topic]), consumerSchema, &cc); err != nil || isNull {
+		if isNull, err := jackson.Decode([]byte(fc.CustomSchemaInputs[topic]), consumerSchema, &cc); err != nil || isNull {
 			return invalid("Topic %s has an incorrect schema Info", topic)
 		}
 	}

@@ -33,6 +33,7 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/pulsar-functions-worker/pulsar-functions-worker/internal/jackson"
 	"github.com/pulsar-functions-worker/pulsar-functions-worker/internal/pb"
 )
 
@@ -366,7 +367,7 @@ func (s *Server) v2Register(h func(http.ResponseWriter, *http.Request) error) fu
 		if err != nil {
 			return badRequest(err)
 		}
-		cfg, err := marshalJackson(fc.forResponse())
+		cfg, err := jackson.Marshal(fc.forResponse())
 		if err != nil {
 			return fmt.Errorf("v2 register: %w", err)
 		}
