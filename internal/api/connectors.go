@@ -9,20 +9,17 @@ package api
 // restart are served elsewhere.
 
 import (
-	"archive/zip"
 	"context"
 	"encoding/json"
-	"errors"
-	"io"
 	"net/http"
 	"sort"
 	"strings"
 	"time"
 
-	"go.yaml.in/yaml/v3"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/pulsar-functions-worker/pulsar-functions-worker/internal/jackson"
+	"github.com/pulsar-functions-worker/pulsar-functions-worker/internal/javaclass"
 	"github.com/pulsar-functions-worker/pulsar-functions-worker/internal/pb"
 )
 
@@ -45,11 +42,7 @@ type FunctionDefinition struct {
 }
 
 // ConfigFieldDefinition is Java's org.apache.pulsar.common.io.ConfigFieldDefinition.
-type ConfigFieldDefinition struct {
-	FieldName  string          `json:"fieldName"`
-	TypeName   string          `json:"typeName"`
-	Attributes fieldAttributes `json:"attributes"`
-}
+type ConfigFieldDefinition = javaclass.ConfigFieldDefinition
 
 // BuiltinConnector is a built-in connector: its definition and its NAR.
 type BuiltinConnector struct {
@@ -628,7 +621,7 @@ func (s *Server) connectorConfigDefinition(k *connectorKind, w http.ResponseWrit
 	fields := []ConfigFieldDefinition{}
 	if configClass != "" {
 		var err error
-		if fields, err = configFieldDefinitions(c.Path, configClass); err != nil {
+		if fields, err = javaclass.FieldDefinitions(c.Path, configClass); err != nil {
 			s.log.Warn("could not read connector config class", "connector", c.Definition.Name, "class", configClass, "err", err)
 			fields = []ConfigFieldDefinition{}
 		}
@@ -704,29 +697,4 @@ func (s *Server) reloadBuiltinFunctions(w http.ResponseWriter, r *http.Request) 
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
-}
-
-// --- NAR reading ------------------------------------------------------------------------
-
-// readConnectorDefinition reads META-INF/services/pulsar-io.yaml of a NAR.
-func readConnectorDefinition(narPath string) (ConnectorDefinition, error) {
-	var d ConnectorDefinition
-	zr, err := zip.OpenReader(narPath)
-	if err != nil {
-		return d, err
-	}
-	defer zr.Close()
-	f, err := zr.Open(narServiceFile)
-	if err != nil {
-		return d, err
-	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, 1<<20))
-	if err != nil {
-		return d, err
-	}
-	if err := yaml.Unmarshal(b, &d); err != nil {
-		return d, errors.Join(errors.New("parse "+narServiceFile), err)
-	}
-	return d, nil
 }

@@ -18,6 +18,7 @@ import (
 	"strings"
 
 	"github.com/pulsar-functions-worker/pulsar-functions-worker/internal/jackson"
+	"github.com/pulsar-functions-worker/pulsar-functions-worker/internal/javaclass"
 	"github.com/pulsar-functions-worker/pulsar-functions-worker/internal/pb"
 )
 
@@ -309,34 +310,17 @@ func jacksonConfigs(s string) (map[string]any, error) {
 
 // connectorClass is the class a connector runs: the config's className, or
 // the one the NAR's pulsar-io.yaml names.
-func connectorClass(className *string, pkg *javaPackage, kind string, defined string) (string, error) {
+func connectorClass(className *string, pkg *javaclass.Package, kind string, defined string) (string, error) {
 	if className != nil {
 		return *className, nil
 	}
-	if !pkg.isNar {
+	if !pkg.IsNar {
 		return "", invalid("%s package doesn't contain the META-INF/services/pulsar-io.yaml file.", kind)
 	}
 	if defined == "" {
 		return "", invalid("Failed to extract %s class from archive", strings.ToLower(kind))
 	}
 	return defined, nil
-}
-
-// connectorTypeArg resolves the first type argument of iface on class;
-// "" when the hierarchy leaves what we can read (the component is then
-// stored without a type name rather than refused on a guess).
-func (p *javaPackage) connectorTypeArg(class, iface string) (string, error) {
-	args, found, err := p.resolveInterfaceTypeArguments(&jtype{kind: 'L', name: class}, true, iface)
-	if err != nil || !found || len(args) == 0 {
-		if p.incomplete {
-			return "", nil
-		}
-		if err == nil {
-			err = errors.New(msgNoTypeArgs)
-		}
-		return "", err
-	}
-	return erasure(args[0]), nil
 }
 
 // --- sources -----------------------------------------------------------------
@@ -361,22 +345,21 @@ func (sc *sourceConfig) validateAndExtract(pkgPath string) (extractedSource, err
 	if err := sc.validateFields(); err != nil {
 		return ex, err
 	}
-	pkg, closer, err := openJavaPackage(pkgPath)
+	pkg, closer, err := javaclass.Open(pkgPath)
 	if err != nil {
 		return ex, invalid("%s", err.Error())
 	}
 	defer closer.Close()
-	def, _ := readConnectorDefinition(pkgPath)
-	class, err := connectorClass(sc.ClassName, pkg, "Source", def.SourceClass)
+	class, err := connectorClass(sc.ClassName, pkg, "Source", pkg.Definition.SourceClass)
 	if err != nil {
 		return ex, err
 	}
-	if pkg.lookup(class) == nil {
+	if pkg.Lookup(class) == nil {
 		return ex, invalid("Source class %s not found in class loader", class)
 	}
-	isSource := pkg.assignable(class, sourceInterface)
-	isBatch := pkg.assignable(class, batchSourceInterface)
-	if !isSource && !isBatch && !pkg.incomplete {
+	isSource := pkg.Assignable(class, sourceInterface)
+	isBatch := pkg.Assignable(class, batchSourceInterface)
+	if !isSource && !isBatch && !pkg.Incomplete {
 		return ex, invalid("Source class %s does not implement the correct interface", class)
 	}
 	if isBatch {
@@ -391,7 +374,7 @@ func (sc *sourceConfig) validateAndExtract(pkgPath string) (extractedSource, err
 	if isBatch {
 		iface = batchSourceInterface
 	}
-	typeArg, err := pkg.connectorTypeArg(class, iface)
+	typeArg, err := pkg.ConnectorTypeArg(class, iface)
 	if err != nil {
 		return ex, invalid("Failed to resolve type for Source class %s", class)
 	}
@@ -713,20 +696,19 @@ func (sc *sinkConfig) validateAndExtract(pkgPath string) (extractedSink, error) 
 	if err := sc.validateFields(); err != nil {
 		return ex, err
 	}
-	pkg, closer, err := openJavaPackage(pkgPath)
+	pkg, closer, err := javaclass.Open(pkgPath)
 	if err != nil {
 		return ex, invalid("%s", err.Error())
 	}
 	defer closer.Close()
-	def, _ := readConnectorDefinition(pkgPath)
-	class, err := connectorClass(sc.ClassName, pkg, "Sink", def.SinkClass)
+	class, err := connectorClass(sc.ClassName, pkg, "Sink", pkg.Definition.SinkClass)
 	if err != nil {
 		return ex, err
 	}
-	if pkg.lookup(class) == nil {
+	if pkg.Lookup(class) == nil {
 		return ex, invalid("Sink class %s not found", class)
 	}
-	typeArg, err := pkg.connectorTypeArg(class, sinkInterface)
+	typeArg, err := pkg.ConnectorTypeArg(class, sinkInterface)
 	if err != nil {
 		return ex, invalid("%s", err.Error())
 	}

@@ -12,6 +12,7 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/pulsar-functions-worker/pulsar-functions-worker/internal/jackson"
+	"github.com/pulsar-functions-worker/pulsar-functions-worker/internal/javaclass"
 	"github.com/pulsar-functions-worker/pulsar-functions-worker/internal/pb"
 )
 
@@ -194,7 +195,7 @@ func goConnectorUpdate(t *testing.T, k *connectorKind, c connectorCase) (*pb.Fun
 // TestConfigFieldDefinitionsMatchJava compares the config field definitions
 // read from class files with ConnectorUtils.getConnectorConfigDefinition's.
 func TestConfigFieldDefinitionsMatchJava(t *testing.T) {
-	got, err := configFieldDefinitions(filepath.Join("testdata", "connectors", "java", "testconn.nar"), "conn.SourceConfig")
+	got, err := javaclass.FieldDefinitions(filepath.Join("testdata", "connectors", "java", "testconn.nar"), "conn.SourceConfig")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -209,7 +210,7 @@ func TestConfigFieldDefinitionsMatchJava(t *testing.T) {
 	if g, w := compact(gotJSON), compact(want); g != w {
 		t.Errorf("field definitions\n got: %s\nwant: %s", g, w)
 	}
-	if _, err := configFieldDefinitions(filepath.Join("testdata", "connectors", "java", "testconn.nar"), "conn.Missing"); err == nil {
+	if _, err := javaclass.FieldDefinitions(filepath.Join("testdata", "connectors", "java", "testconn.nar"), "conn.Missing"); err == nil {
 		t.Error("a missing config class gave no error")
 	}
 }

@@ -38,6 +38,7 @@ import (
 
 	"github.com/pulsar-functions-worker/pulsar-functions-worker/internal/cluster"
 	"github.com/pulsar-functions-worker/pulsar-functions-worker/internal/jackson"
+	"github.com/pulsar-functions-worker/pulsar-functions-worker/internal/javaclass"
 	"github.com/pulsar-functions-worker/pulsar-functions-worker/internal/pb"
 )
 
@@ -527,7 +528,7 @@ func checkAndConvert(fc *functionConfig, pkgPath string) (fd *pb.FunctionDetails
 	if pkgPath == "" {
 		return nil, "", invalid(msgJavaPackageMissng)
 	}
-	jp, closer, err := openJavaPackage(pkgPath)
+	jp, closer, err := javaclass.Open(pkgPath)
 	if err != nil {
 		return nil, "", invalid("%s", err.Error())
 	}
@@ -535,12 +536,12 @@ func checkAndConvert(fc *functionConfig, pkgPath string) (fd *pb.FunctionDetails
 	if err := fc.doCommonChecks(); err != nil {
 		return nil, "", err
 	}
-	ex, err := jp.javaChecks(fc)
+	ex, err := javaChecks(jp, fc)
 	if err != nil {
 		return nil, "", err
 	}
 	if ex.typeArg0 == nil {
-		unknownClass = jp.unknown
+		unknownClass = jp.Unknown
 	}
 	fd, err = fc.convert(ex)
 	return fd, unknownClass, err

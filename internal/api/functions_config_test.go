@@ -11,6 +11,7 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/pulsar-functions-worker/pulsar-functions-worker/internal/jackson"
+	"github.com/pulsar-functions-worker/pulsar-functions-worker/internal/javaclass"
 	"github.com/pulsar-functions-worker/pulsar-functions-worker/internal/pb"
 )
 
@@ -203,7 +204,7 @@ func TestTypeArgumentsOfPulsarExamples(t *testing.T) {
 func checkTypeArguments(t *testing.T, jar, golden string) {
 	var want map[string]map[string]string
 	loadJSON(t, golden, &want)
-	jp, closer, err := openJavaPackage(jar)
+	jp, closer, err := javaclass.Open(jar)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -215,7 +216,7 @@ func checkTypeArguments(t *testing.T, jar, golden string) {
 				if mode == "window" {
 					fc.WindowConfig = &windowConfig{}
 				}
-				ex, err := jp.javaChecks(fc)
+				ex, err := javaChecks(jp, fc)
 				var got string
 				switch {
 				case err != nil:
