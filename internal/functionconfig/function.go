@@ -1,4 +1,8 @@
-package api
+// Package functionconfig is the Java worker's config model: FunctionConfig,
+// SourceConfig and SinkConfig as the REST API reads them, their validation
+// with Java's messages, and their conversion to and from FunctionDetails.
+// It knows no HTTP and runs nothing.
+package functionconfig
 
 // FunctionConfig <-> FunctionDetails as Apache Pulsar 4.0.8's
 // FunctionConfigUtils does it (convert, convertFromDetails, validateUpdate,
@@ -40,15 +44,15 @@ const (
 	defaultCPU           = 1.0
 	defaultRAM           = 1073741824
 	defaultDisk          = 10737418240
-	msgNoRuntime         = "Function language runtime is either not set or cannot be determined"
-	msgPackageMissing    = "Function Package is not provided"
+	MsgNoRuntime         = "Function language runtime is either not set or cannot be determined"
+	MsgPackageMissing    = "Function Package is not provided"
 	msgJavaPackageMissng = "Function package is not provided"
 )
 
-// functionConfig is Java's org.apache.pulsar.common.functions.FunctionConfig
+// Function is Java's org.apache.pulsar.common.functions.FunctionConfig
 // (4.0.8). Pointers because Java's fields are nullable; field order is
 // Jackson's output order (declaration order).
-type functionConfig struct {
+type Function struct {
 	RuntimeFlags                   *string                    `json:"runtimeFlags,omitzero"`
 	Tenant                         *string                    `json:"tenant,omitzero"`
 	Namespace                      *string                    `json:"namespace,omitzero"`
@@ -285,13 +289,13 @@ var (
 	}
 )
 
-// parseFunctionConfig binds the functionConfig part. A missing, empty or
+// ParseFunction binds the functionConfig part. A missing, empty or
 // "null" part gives (nil, nil): "Function config is not provided".
-func parseFunctionConfig(data []byte) (*functionConfig, error) {
+func ParseFunction(data []byte) (*Function, error) {
 	if len(strings.TrimSpace(string(data))) == 0 {
 		return nil, nil
 	}
-	fc := new(functionConfig)
+	fc := new(Function)
 	isNull, err := jackson.Decode(data, functionConfigSchema, fc)
 	if err != nil || isNull {
 		return nil, err
@@ -344,23 +348,23 @@ func strOrNull(s *string) string {
 	return *s
 }
 
-// validationError is an IllegalArgumentException of FunctionConfigUtils: the
+// ValidationError is an IllegalArgumentException of FunctionConfigUtils: the
 // REST layer answers 400 with its message.
-type validationError struct{ msg string }
+type ValidationError struct{ msg string }
 
-func (e *validationError) Error() string { return e.msg }
+func (e *ValidationError) Error() string { return e.msg }
 
-func invalid(format string, args ...any) error {
-	return &validationError{fmt.Sprintf(format, args...)}
+func Invalid(format string, args ...any) error {
+	return &ValidationError{fmt.Sprintf(format, args...)}
 }
 
 // --- inferMissingArguments, validation -------------------------------------
 
-// inferMissingArguments fills defaults the way Java's does before
+// InferMissingArguments fills defaults the way Java's does before
 // validation: parallelism, maxPendingAsyncRequests, the worker's
 // forwardSourceMessageProperty default, the runtime from jar/py/go, and the
 // window defaults.
-func (fc *functionConfig) inferMissingArguments(forwardSourceMessageProperty bool) {
+func (fc *Function) InferMissingArguments(forwardSourceMessageProperty bool) {
 	if fc.Parallelism == nil {
 		fc.Parallelism = ptr(int32(1))
 	}
@@ -402,7 +406,7 @@ func (fc *functionConfig) inferMissingArguments(forwardSourceMessageProperty boo
 }
 
 // collectAllInputTopics lists every input, duplicates included, as Java does.
-func (fc *functionConfig) collectAllInputTopics() []string {
+func (fc *Function) collectAllInputTopics() []string {
 	var all []string
 	for _, t := range fc.Inputs {
 		all = append(all, strOrNull(t))
@@ -425,59 +429,59 @@ func sortedKeys[V any](m map[string]V) []string {
 	return keys
 }
 
-func (fc *functionConfig) guarantee(g string) bool {
+func (fc *Function) guarantee(g string) bool {
 	return fc.ProcessingGuarantees != nil && *fc.ProcessingGuarantees == g
 }
 
-func (fc *functionConfig) retries() bool {
+func (fc *Function) retries() bool {
 	return fc.MaxMessageRetries != nil && *fc.MaxMessageRetries >= 0
 }
 
 // doCommonChecks is FunctionConfigUtils.doCommonChecks.
-func (fc *functionConfig) doCommonChecks() error {
+func (fc *Function) doCommonChecks() error {
 	if isEmpty(fc.Tenant) {
-		return invalid("Function tenant cannot be null")
+		return Invalid("Function tenant cannot be null")
 	}
 	if isEmpty(fc.Namespace) {
-		return invalid("Function namespace cannot be null")
+		return Invalid("Function namespace cannot be null")
 	}
 	if isEmpty(fc.Name) {
-		return invalid("Function name cannot be null")
+		return Invalid("Function name cannot be null")
 	}
 	if str(fc.Runtime) == "PYTHON" && isEmpty(fc.ClassName) {
-		return invalid("Function classname cannot be null")
+		return Invalid("Function classname cannot be null")
 	}
 	inputs := fc.collectAllInputTopics()
 	if len(inputs) == 0 {
-		return invalid("No input topic(s) specified for the function")
+		return Invalid("No input topic(s) specified for the function")
 	}
 	for _, t := range inputs {
 		if !validTopicName(t) {
-			return invalid("Input topic %s is invalid", t)
+			return Invalid("Input topic %s is invalid", t)
 		}
 	}
 	if !isEmpty(fc.Output) && !validTopicName(*fc.Output) {
-		return invalid("Output topic %s is invalid", *fc.Output)
+		return Invalid("Output topic %s is invalid", *fc.Output)
 	}
 	if !isEmpty(fc.LogTopic) && !validTopicName(*fc.LogTopic) {
-		return invalid("LogTopic topic %s is invalid", *fc.LogTopic)
+		return Invalid("LogTopic topic %s is invalid", *fc.LogTopic)
 	}
 	if !isEmpty(fc.DeadLetterTopic) && !validTopicName(*fc.DeadLetterTopic) {
-		return invalid("DeadLetter topic %s is invalid", *fc.DeadLetterTopic)
+		return Invalid("DeadLetter topic %s is invalid", *fc.DeadLetterTopic)
 	}
 	if fc.Parallelism != nil && *fc.Parallelism <= 0 {
-		return invalid("Function parallelism must be a positive number")
+		return Invalid("Function parallelism must be a positive number")
 	}
 	if fc.Output != nil {
 		for _, t := range inputs {
 			if t == *fc.Output {
-				return invalid("Output topic %s is also being used as an input topic (topics must be one or the other)", *fc.Output)
+				return Invalid("Output topic %s is also being used as an input topic (topics must be one or the other)", *fc.Output)
 			}
 		}
 	}
 	if w := fc.WindowConfig; w != nil {
 		if isTrue(fc.AutoAck) {
-			return invalid("Cannot enable auto ack when using windowing functionality")
+			return Invalid("Cannot enable auto ack when using windowing functionality")
 		}
 		if err := w.validate(); err != nil {
 			return err
@@ -485,63 +489,63 @@ func (fc *functionConfig) doCommonChecks() error {
 	}
 	if r := fc.Resources; r != nil {
 		if r.CPU != nil && *r.CPU <= 0 {
-			return invalid("The cpu allocation for the function must be positive")
+			return Invalid("The cpu allocation for the function must be positive")
 		}
 		if r.RAM != nil && *r.RAM <= 0 {
-			return invalid("The ram allocation for the function must be positive")
+			return Invalid("The ram allocation for the function must be positive")
 		}
 		if r.Disk != nil && *r.Disk <= 0 {
-			return invalid("The disk allocation for the function must be positive")
+			return Invalid("The disk allocation for the function must be positive")
 		}
 	}
 	if fc.TimeoutMs != nil && *fc.TimeoutMs <= 0 {
-		return invalid("Function timeout must be a positive number")
+		return Invalid("Function timeout must be a positive number")
 	}
 	if fc.TimeoutMs != nil && fc.ProcessingGuarantees != nil && *fc.ProcessingGuarantees != "ATLEAST_ONCE" {
-		return invalid("Message timeout can only be specified with processing guarantee is ATLEAST_ONCE")
+		return Invalid("Message timeout can only be specified with processing guarantee is ATLEAST_ONCE")
 	}
 	if fc.retries() && fc.guarantee("EFFECTIVELY_ONCE") {
-		return invalid("MaxMessageRetries and Effectively once don't gel well")
+		return Invalid("MaxMessageRetries and Effectively once don't gel well")
 	}
 	if !fc.retries() && !isEmpty(fc.DeadLetterTopic) {
-		return invalid("Dead Letter Topic specified, however max retries is set to infinity")
+		return Invalid("Dead Letter Topic specified, however max retries is set to infinity")
 	}
 	if isTrue(fc.RetainKeyOrdering) && fc.guarantee("EFFECTIVELY_ONCE") {
-		return invalid("When effectively once processing guarantee is specified, retain Key ordering cannot be set")
+		return Invalid("When effectively once processing guarantee is specified, retain Key ordering cannot be set")
 	}
 	if isTrue(fc.RetainKeyOrdering) && isTrue(fc.RetainOrdering) {
-		return invalid("Only one of retain ordering or retain key ordering can be set")
+		return Invalid("Only one of retain ordering or retain key ordering can be set")
 	}
 	// A builtin:// py or go "file" is looked up on the worker's disk, as in Java.
 	for _, c := range []struct {
 		file *string
 		msg  string
 	}{{fc.Py, "The supplied python file does not exist"}, {fc.Go, "The supplied go file does not exist"}} {
-		if isEmpty(c.file) || packageURLSupported(*c.file) || !strings.HasPrefix(*c.file, "builtin") {
+		if isEmpty(c.file) || PackageURLSupported(*c.file) || !strings.HasPrefix(*c.file, "builtin") {
 			continue
 		}
 		if strings.Contains(*c.file, "..") {
-			return invalid("Invalid filename: %s", *c.file)
+			return Invalid("Invalid filename: %s", *c.file)
 		}
 		if _, err := os.Stat(*c.file); err != nil {
-			return invalid("%s", c.msg)
+			return Invalid("%s", c.msg)
 		}
 	}
 	for _, topic := range sortedKeys(fc.InputSpecs) {
 		cc := fc.InputSpecs[topic]
 		if cc.ReceiverQueueSize != nil && *cc.ReceiverQueueSize < 0 {
-			return invalid("Receiver queue size should be >= zero")
+			return Invalid("Receiver queue size should be >= zero")
 		}
 		if cc.CryptoConfig != nil && isBlank(cc.CryptoConfig.CryptoKeyReaderClassName) {
-			return invalid("CryptoKeyReader class name required")
+			return Invalid("CryptoKeyReader class name required")
 		}
 	}
 	if pc := fc.ProducerConfig; pc != nil && pc.CryptoConfig != nil {
 		if isBlank(pc.CryptoConfig.CryptoKeyReaderClassName) {
-			return invalid("CryptoKeyReader class name required")
+			return Invalid("CryptoKeyReader class name required")
 		}
 		if len(pc.CryptoConfig.EncryptionKeys) == 0 {
-			return invalid("Must provide encryption key name for crypto key reader")
+			return Invalid("Must provide encryption key name for crypto key reader")
 		}
 	}
 	return nil
@@ -549,36 +553,36 @@ func (fc *functionConfig) doCommonChecks() error {
 
 func (w *windowConfig) validate() error {
 	if w.WindowLengthDurationMs == nil && w.WindowLengthCount == nil {
-		return invalid("Window length is not specified")
+		return Invalid("Window length is not specified")
 	}
 	if w.WindowLengthDurationMs != nil && w.WindowLengthCount != nil {
-		return invalid("Window length for time and count are set! Please set one or the other.")
+		return Invalid("Window length for time and count are set! Please set one or the other.")
 	}
 	if w.WindowLengthCount != nil && *w.WindowLengthCount <= 0 {
-		return invalid("Window length must be positive [%d]", *w.WindowLengthCount)
+		return Invalid("Window length must be positive [%d]", *w.WindowLengthCount)
 	}
 	if w.WindowLengthDurationMs != nil && *w.WindowLengthDurationMs <= 0 {
-		return invalid("Window length must be positive [%d]", *w.WindowLengthDurationMs)
+		return Invalid("Window length must be positive [%d]", *w.WindowLengthDurationMs)
 	}
 	if w.SlidingIntervalCount != nil && *w.SlidingIntervalCount <= 0 {
-		return invalid("Sliding interval must be positive [%d]", *w.SlidingIntervalCount)
+		return Invalid("Sliding interval must be positive [%d]", *w.SlidingIntervalCount)
 	}
 	if w.SlidingIntervalDurationMs != nil && *w.SlidingIntervalDurationMs <= 0 {
-		return invalid("Sliding interval must be positive [%d]", *w.SlidingIntervalDurationMs)
+		return Invalid("Sliding interval must be positive [%d]", *w.SlidingIntervalDurationMs)
 	}
 	if w.TimestampExtractorClassName != nil {
 		if w.MaxLagMs != nil && *w.MaxLagMs < 0 {
-			return invalid("Lag duration must be positive [%d]", *w.MaxLagMs)
+			return Invalid("Lag duration must be positive [%d]", *w.MaxLagMs)
 		}
 		if w.WatermarkEmitIntervalMs != nil && *w.WatermarkEmitIntervalMs <= 0 {
-			return invalid("Watermark interval must be positive [%d]", *w.WatermarkEmitIntervalMs)
+			return Invalid("Watermark interval must be positive [%d]", *w.WatermarkEmitIntervalMs)
 		}
 	}
 	return nil
 }
 
 // validateNonJavaFunction is FunctionConfigUtils.validateNonJavaFunction.
-func (fc *functionConfig) validateNonJavaFunction() error {
+func (fc *Function) validateNonJavaFunction() error {
 	if err := fc.doCommonChecks(); err != nil {
 		return err
 	}
@@ -586,25 +590,25 @@ func (fc *functionConfig) validateNonJavaFunction() error {
 	case "GO":
 		switch {
 		case fc.guarantee("EFFECTIVELY_ONCE"):
-			return invalid("Effectively-once processing guarantees not yet supported in Go function")
+			return Invalid("Effectively-once processing guarantees not yet supported in Go function")
 		case fc.WindowConfig != nil:
-			return invalid("Windowing is not supported in Go function yet")
+			return Invalid("Windowing is not supported in Go function yet")
 		case fc.retries():
-			return invalid("Message retries not yet supported in Go function")
+			return Invalid("Message retries not yet supported in Go function")
 		case isTrue(fc.RetainKeyOrdering):
-			return invalid("Retain Key Orderering not yet supported in Go function")
+			return Invalid("Retain Key Orderering not yet supported in Go function")
 		}
 	case "PYTHON":
 		switch {
 		case fc.guarantee("EFFECTIVELY_ONCE"):
-			return invalid("Effectively-once processing guarantees not yet supported in Python")
+			return Invalid("Effectively-once processing guarantees not yet supported in Python")
 		case fc.WindowConfig != nil:
-			return invalid("There is currently no support windowing in python")
+			return Invalid("There is currently no support windowing in python")
 		case fc.retries():
-			return invalid("Message retries not yet supported in python")
+			return Invalid("Message retries not yet supported in python")
 		}
 	default:
-		return invalid(msgNoRuntime)
+		return Invalid(MsgNoRuntime)
 	}
 	return nil
 }
@@ -659,14 +663,14 @@ func validTopicName(t string) bool {
 	return strings.TrimFunc(local, unicode.IsSpace) != ""
 }
 
-// packageURLSupported is Utils.isFunctionPackageUrlSupported.
-func packageURLSupported(s string) bool {
-	return strings.HasPrefix(s, "http") || strings.HasPrefix(s, "file") || hasPackageTypePrefix(s)
+// PackageURLSupported is Utils.isFunctionPackageUrlSupported.
+func PackageURLSupported(s string) bool {
+	return strings.HasPrefix(s, "http") || strings.HasPrefix(s, "file") || HasPackageTypePrefix(s)
 }
 
-// hasPackageTypePrefix tells package-management URLs (function://,
+// HasPackageTypePrefix tells package-management URLs (function://,
 // sink://, source://) apart.
-func hasPackageTypePrefix(s string) bool {
+func HasPackageTypePrefix(s string) bool {
 	for _, p := range []string{"function://", "sink://", "source://"} {
 		if strings.HasPrefix(s, p) {
 			return true
@@ -686,7 +690,7 @@ type extractedDetails struct {
 }
 
 // convert is FunctionConfigUtils.convert(config, extracted).
-func (fc *functionConfig) convert(ex extractedDetails) (*pb.FunctionDetails, error) {
+func (fc *Function) convert(ex extractedDetails) (*pb.FunctionDetails, error) {
 	fd := &pb.FunctionDetails{}
 	src := &pb.SourceSpec{InputSpecs: map[string]*pb.ConsumerSpec{}}
 	for _, t := range fc.Inputs {
@@ -702,7 +706,7 @@ func (fc *functionConfig) convert(ex extractedDetails) (*pb.FunctionDetails, err
 		var cc consumerConfig
 		isNull, err := jackson.Decode([]byte(fc.CustomSchemaInputs[topic]), consumerSchema, &cc)
 		if err != nil || isNull {
-			return nil, invalid("Incorrect custom schema inputs,Topic %s ", topic)
+			return nil, Invalid("Incorrect custom schema inputs,Topic %s ", topic)
 		}
 		src.InputSpecs[topic] = &pb.ConsumerSpec{
 			SchemaType:         str(cc.SchemaType),
@@ -775,7 +779,7 @@ func (fc *functionConfig) convert(ex extractedDetails) (*pb.FunctionDetails, err
 			var cc consumerConfig
 			isNull, err := jackson.Decode([]byte(conf), consumerSchema, &cc)
 			if err != nil || isNull {
-				return nil, invalid("Incorrect custom schema outputs,Topic %s ", *fc.Output)
+				return nil, Invalid("Incorrect custom schema outputs,Topic %s ", *fc.Output)
 			}
 			sink.SchemaProperties = copyMap(cc.SchemaProperties)
 			sink.ConsumerProperties = copyMap(cc.ConsumerProperties)
@@ -820,7 +824,7 @@ func (fc *functionConfig) convert(ex extractedDetails) (*pb.FunctionDetails, err
 	var window any
 	if w := fc.WindowConfig; w != nil {
 		if fc.guarantee("EFFECTIVELY_ONCE") || fc.guarantee("MANUAL") {
-			return nil, invalid("Windows Function not support %s delivery semantics.", *fc.ProcessingGuarantees)
+			return nil, Invalid("Windows Function not support %s delivery semantics.", *fc.ProcessingGuarantees)
 		}
 		// The window executor acks; the function's guarantee moves into
 		// the window config.
@@ -876,7 +880,7 @@ func (fc *functionConfig) convert(ex extractedDetails) (*pb.FunctionDetails, err
 func validateFunctionDetails(fd *pb.FunctionDetails) error {
 	//lint:ignore SA1019 autoAck is deprecated in Pulsar's Function.proto, yet Java's worker and instances still read and write it
 	if !fd.GetAutoAck() && fd.GetProcessingGuarantees() == pb.ProcessingGuarantees_ATMOST_ONCE {
-		return invalid("When Guarantees == ATMOST_ONCE, autoAck must be equal to true. This is a contradictory " +
+		return Invalid("When Guarantees == ATMOST_ONCE, autoAck must be equal to true. This is a contradictory " +
 			"configuration, autoAck will be removed later. Please refer to PIP: https://github.com/apache/pulsar/issues/15560")
 	}
 	return nil
@@ -932,9 +936,9 @@ func (p *producerConfig) toSpec() *pb.ProducerSpec {
 
 // --- convertFromDetails (FunctionDetails -> FunctionConfig, for GET) -------
 
-// calculateSubjectType is InstanceUtils.calculateSubjectType: the component
+// CalculateSubjectType is InstanceUtils.CalculateSubjectType: the component
 // type, inferred from the specs when unset.
-func calculateSubjectType(fd *pb.FunctionDetails) pb.FunctionDetails_ComponentType {
+func CalculateSubjectType(fd *pb.FunctionDetails) pb.FunctionDetails_ComponentType {
 	if ct := fd.GetComponentType(); ct != pb.FunctionDetails_UNKNOWN {
 		return ct
 	}
@@ -950,13 +954,13 @@ func calculateSubjectType(fd *pb.FunctionDetails) pb.FunctionDetails_ComponentTy
 	return pb.FunctionDetails_FUNCTION
 }
 
-// convertFromDetails is FunctionConfigUtils.convertFromDetails: what GET
+// FromDetails is FunctionConfigUtils.FromDetails: what GET
 // answers, and the "existing" side of an update.
-func convertFromDetails(fd *pb.FunctionDetails) (*functionConfig, error) {
+func FromDetails(fd *pb.FunctionDetails) (*Function, error) {
 	if err := validateFunctionDetails(fd); err != nil {
 		return nil, err
 	}
-	fc := &functionConfig{
+	fc := &Function{
 		Tenant:               ptr(fd.GetTenant()),
 		Namespace:            ptr(fd.GetNamespace()),
 		Name:                 ptr(fd.GetName()),
@@ -1153,9 +1157,9 @@ func producerFromSpec(s *pb.ProducerSpec) (*producerConfig, error) {
 	return p, nil
 }
 
-// forResponse prepares the config for encoding: Map<String, Object> values
+// ForResponse prepares the config for encoding: Map<String, Object> values
 // print as Jackson prints them.
-func (fc *functionConfig) forResponse() *functionConfig {
+func (fc *Function) ForResponse() *Function {
 	out := *fc
 	out.UserConfig = jacksonMap(fc.UserConfig)
 	out.Secrets = jacksonMap(fc.Secrets)
@@ -1190,20 +1194,20 @@ func jacksonMap(m map[string]any) map[string]any {
 
 // --- validateUpdate -------------------------------------------------------
 
-// validateUpdate is FunctionConfigUtils.validateUpdate: newConfig merged
+// ValidateUpdate is FunctionConfigUtils.ValidateUpdate: newConfig merged
 // onto existing. Like Java's toBuilder().build() the copy is shallow, so
 // changes to input specs land in existing's map too (and therefore never
 // count as a change on their own).
-func validateUpdate(existing, newConfig *functionConfig) (*functionConfig, error) {
+func ValidateUpdate(existing, newConfig *Function) (*Function, error) {
 	merged := *existing
 	if str(existing.Tenant) != str(newConfig.Tenant) {
-		return nil, invalid("Tenants differ")
+		return nil, Invalid("Tenants differ")
 	}
 	if str(existing.Namespace) != str(newConfig.Namespace) {
-		return nil, invalid("Namespaces differ")
+		return nil, Invalid("Namespaces differ")
 	}
 	if str(existing.Name) != str(newConfig.Name) {
-		return nil, invalid("Function Names differ")
+		return nil, Invalid("Function Names differ")
 	}
 	if !isEmpty(newConfig.ClassName) {
 		merged.ClassName = newConfig.ClassName
@@ -1240,30 +1244,30 @@ func validateUpdate(existing, newConfig *functionConfig) (*functionConfig, error
 		cc := newConfig.InputSpecs[topic]
 		old, ok := existing.InputSpecs[topic]
 		if !ok {
-			return nil, invalid("Input Topics cannot be altered")
+			return nil, Invalid("Input Topics cannot be altered")
 		}
 		if cc.RegexPattern != old.RegexPattern {
-			return nil, invalid("isRegexPattern for input topic %s cannot be altered", topic)
+			return nil, Invalid("isRegexPattern for input topic %s cannot be altered", topic)
 		}
 		merged.InputSpecs[topic] = cc
 	}
 	if !isEmpty(newConfig.OutputSerdeClassName) && *newConfig.OutputSerdeClassName != strOrNull(existing.OutputSerdeClassName) {
-		return nil, invalid("Output Serde mismatch")
+		return nil, Invalid("Output Serde mismatch")
 	}
 	if !isEmpty(newConfig.OutputSchemaType) && *newConfig.OutputSchemaType != strOrNull(existing.OutputSchemaType) {
-		return nil, invalid("Output Schema mismatch")
+		return nil, Invalid("Output Schema mismatch")
 	}
 	if !isEmpty(newConfig.LogTopic) {
 		merged.LogTopic = newConfig.LogTopic
 	}
 	if newConfig.ProcessingGuarantees != nil && !equalPtr(newConfig.ProcessingGuarantees, existing.ProcessingGuarantees) {
-		return nil, invalid("Processing Guarantees cannot be altered")
+		return nil, Invalid("Processing Guarantees cannot be altered")
 	}
 	if newConfig.RetainOrdering != nil && !equalPtr(newConfig.RetainOrdering, existing.RetainOrdering) {
-		return nil, invalid("Retain Ordering cannot be altered")
+		return nil, Invalid("Retain Ordering cannot be altered")
 	}
 	if newConfig.RetainKeyOrdering != nil && !equalPtr(newConfig.RetainKeyOrdering, existing.RetainKeyOrdering) {
-		return nil, invalid("Retain Key Ordering cannot be altered")
+		return nil, Invalid("Retain Key Ordering cannot be altered")
 	}
 	if !isEmpty(newConfig.Output) {
 		merged.Output = newConfig.Output
@@ -1275,10 +1279,10 @@ func validateUpdate(existing, newConfig *functionConfig) (*functionConfig, error
 		merged.Secrets = newConfig.Secrets
 	}
 	if newConfig.Runtime != nil && !equalPtr(newConfig.Runtime, existing.Runtime) {
-		return nil, invalid("Runtime cannot be altered")
+		return nil, Invalid("Runtime cannot be altered")
 	}
 	if newConfig.AutoAck != nil && !equalPtr(newConfig.AutoAck, existing.AutoAck) {
-		return nil, invalid("AutoAck cannot be altered")
+		return nil, Invalid("AutoAck cannot be altered")
 	}
 	if newConfig.MaxMessageRetries != nil {
 		merged.MaxMessageRetries = newConfig.MaxMessageRetries
@@ -1287,7 +1291,7 @@ func validateUpdate(existing, newConfig *functionConfig) (*functionConfig, error
 		merged.DeadLetterTopic = newConfig.DeadLetterTopic
 	}
 	if !isEmpty(newConfig.SubName) && *newConfig.SubName != strOrNull(existing.SubName) {
-		return nil, invalid("Subscription Name cannot be altered")
+		return nil, Invalid("Subscription Name cannot be altered")
 	}
 	if newConfig.Parallelism != nil {
 		merged.Parallelism = newConfig.Parallelism

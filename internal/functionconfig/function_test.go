@@ -1,11 +1,10 @@
-package api
+package functionconfig
 
 import (
 	"encoding/json"
 	"os"
 	"path/filepath"
 	"reflect"
-	"strings"
 	"testing"
 
 	"google.golang.org/protobuf/encoding/protojson"
@@ -13,6 +12,7 @@ import (
 	"github.com/pulsar-functions-worker/pulsar-functions-worker/internal/jackson"
 	"github.com/pulsar-functions-worker/pulsar-functions-worker/internal/javaclass"
 	"github.com/pulsar-functions-worker/pulsar-functions-worker/internal/pb"
+	"github.com/pulsar-functions-worker/pulsar-functions-worker/internal/testenv"
 )
 
 // conversionCase is one entry of testdata/functions/conversion_cases.json.
@@ -48,20 +48,20 @@ func loadJSON(t *testing.T, name string, v any) {
 
 // goCreate runs what Gen.create runs in Java.
 func goCreate(raw json.RawMessage, pkg string) (*pb.FunctionDetails, error) {
-	fc, err := parseFunctionConfig(raw)
+	fc, err := ParseFunction(raw)
 	if err != nil {
 		return nil, err
 	}
 	return goCreateConfig(fc, pkg)
 }
 
-func goCreateConfig(fc *functionConfig, pkg string) (*pb.FunctionDetails, error) {
+func goCreateConfig(fc *Function, pkg string) (*pb.FunctionDetails, error) {
 	fc.Tenant, fc.Namespace, fc.Name = ptr("public"), ptr("default"), ptr("fn")
-	fc.inferMissingArguments(true)
+	fc.InferMissingArguments(true)
 	if pkg != "" {
 		pkg = filepath.Join("testdata", "functions", pkg)
 	}
-	fd, _, err := checkAndConvert(fc, pkg)
+	fd, _, err := CheckAndConvert(fc, pkg)
 	return fd, err
 }
 
@@ -141,11 +141,11 @@ func TestConversionMatchesJava(t *testing.T) {
 				t.Errorf("FunctionDetails differ\n got: %s\nwant: %s", got, compact(want.Details))
 			}
 			if want.Get != nil {
-				fc, err := convertFromDetails(fd)
+				fc, err := FromDetails(fd)
 				if err != nil {
 					t.Fatal(err)
 				}
-				got, err := jackson.Marshal(fc.forResponse())
+				got, err := jackson.Marshal(fc.ForResponse())
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -171,16 +171,16 @@ func goUpdate(t *testing.T, c conversionCase) (*pb.FunctionDetails, *bool, error
 	if err != nil {
 		t.Fatalf("existing: %v", err)
 	}
-	existingConfig, err := convertFromDetails(existing)
+	existingConfig, err := FromDetails(existing)
 	if err != nil {
 		t.Fatal(err)
 	}
-	newConfig, err := parseFunctionConfig(c.Update)
+	newConfig, err := ParseFunction(c.Update)
 	if err != nil {
 		return nil, nil, err
 	}
 	newConfig.Tenant, newConfig.Namespace, newConfig.Name = ptr("public"), ptr("default"), ptr("fn")
-	merged, err := validateUpdate(existingConfig, newConfig)
+	merged, err := ValidateUpdate(existingConfig, newConfig)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -195,7 +195,7 @@ func TestTypeArgumentsMatchJava(t *testing.T) {
 
 // Every class of the distribution's example jar, when there is one.
 func TestTypeArgumentsOfPulsarExamples(t *testing.T) {
-	jar := filepath.Join(pulsarHome(t), "examples", "api-examples.jar")
+	jar := filepath.Join(testenv.PulsarHome(t), "examples", "api-examples.jar")
 	checkTypeArguments(t, jar, "typeargs_api_examples_java.golden.json")
 }
 
@@ -212,7 +212,7 @@ func checkTypeArguments(t *testing.T, jar, golden string) {
 	for class, modes := range want {
 		for mode, w := range modes {
 			t.Run(class+"/"+mode, func(t *testing.T) {
-				fc := &functionConfig{ClassName: ptr(class)}
+				fc := &Function{ClassName: ptr(class)}
 				if mode == "window" {
 					fc.WindowConfig = &windowConfig{}
 				}
@@ -244,24 +244,24 @@ func TestJacksonCoercion(t *testing.T) {
 		{`{"resources":{"disk":1234}}`, `{"resources":{"cpu":1.0,"ram":1073741824,"disk":1234},"subscriptionPosition":"Latest"}`},
 		{`{"inputSpecs":{"a":{"schemaProperties":null}},"subscriptionPosition":null}`, `{"inputSpecs":{"a":{"consumerProperties":{},"poolMessages":false,"regexPattern":false}}}`},
 	} {
-		fc, err := parseFunctionConfig([]byte(tc.in))
+		fc, err := ParseFunction([]byte(tc.in))
 		if err != nil {
 			t.Errorf("%s: %v", tc.in, err)
 			continue
 		}
-		got, _ := jackson.Marshal(fc.forResponse())
+		got, _ := jackson.Marshal(fc.ForResponse())
 		if string(got) != tc.want {
 			t.Errorf("%s\n got: %s\nwant: %s", tc.in, got, tc.want)
 		}
 	}
 	for _, bad := range []string{`{"parallelism":true}`, `{"inputs":"a"}`, `{"className":{}}`, `{"parallelism":3000000000}`,
 		`{"autoAck":"yes"}`, `{"parallelism":"0x10"}`, `[]`, `"x"`, `{"tenant":`} {
-		if _, err := parseFunctionConfig([]byte(bad)); err == nil {
+		if _, err := ParseFunction([]byte(bad)); err == nil {
 			t.Errorf("%s: no error", bad)
 		}
 	}
 	for _, none := range []string{``, ` `, `null`} {
-		if fc, err := parseFunctionConfig([]byte(none)); fc != nil || err != nil {
+		if fc, err := ParseFunction([]byte(none)); fc != nil || err != nil {
 			t.Errorf("%q: %v, %v", none, fc, err)
 		}
 	}
@@ -278,19 +278,4 @@ func TestValidTopicName(t *testing.T) {
 			t.Errorf("validTopicName(%q) = %v, want %v", topic, got, want)
 		}
 	}
-}
-
-func pulsarHome(t *testing.T) string {
-	t.Helper()
-	if testing.Short() {
-		t.Skip("-short: unit tests only, this test needs the Pulsar 4.0.8 distribution")
-	}
-	home := os.Getenv("PULSAR_HOME")
-	if home == "" {
-		if strings.EqualFold(os.Getenv("CI"), "true") {
-			t.Fatal("PULSAR_HOME is not set (run: eval \"$(scripts/pulsar.sh env)\", or point it at the unpacked 4.0.8 distribution)")
-		}
-		t.Skip("PULSAR_HOME is not set: the Pulsar 4.0.8 distribution is needed (scripts/pulsar.sh fetch)")
-	}
-	return home
 }

@@ -1,4 +1,4 @@
-package api
+package functionconfig
 
 // SourceConfig/SinkConfig <-> FunctionDetails as Apache Pulsar 4.0.8's
 // SourceConfigUtils and SinkConfigUtils do it (convert, convertFromDetails,
@@ -33,9 +33,9 @@ const (
 	batchSourceClassKey   = "__BATCHSOURCECLASSNAME__"
 )
 
-// sourceConfig is Java's org.apache.pulsar.common.io.SourceConfig (4.0.8),
+// Source is Java's org.apache.pulsar.common.io.SourceConfig (4.0.8),
 // fields in declaration order (Jackson's output order).
-type sourceConfig struct {
+type Source struct {
 	Tenant               *string            `json:"tenant,omitzero"`
 	Namespace            *string            `json:"namespace,omitzero"`
 	Name                 *string            `json:"name,omitzero"`
@@ -76,8 +76,8 @@ func (b *batchSourceConfig) gson() jackson.GsonObject {
 	return o
 }
 
-// sinkConfig is Java's org.apache.pulsar.common.io.SinkConfig (4.0.8).
-type sinkConfig struct {
+// Sink is Java's org.apache.pulsar.common.io.SinkConfig (4.0.8).
+type Sink struct {
 	Tenant                       *string                    `json:"tenant,omitzero"`
 	Namespace                    *string                    `json:"namespace,omitzero"`
 	Name                         *string                    `json:"name,omitzero"`
@@ -182,11 +182,11 @@ var (
 
 // parseSourceConfig binds the sourceConfig part; missing, empty or "null"
 // gives (nil, nil).
-func parseSourceConfig(data []byte) (*sourceConfig, error) {
+func parseSourceConfig(data []byte) (*Source, error) {
 	if len(strings.TrimSpace(string(data))) == 0 {
 		return nil, nil
 	}
-	sc := new(sourceConfig)
+	sc := new(Source)
 	isNull, err := jackson.Decode(data, sourceConfigSchema, sc)
 	if err != nil || isNull {
 		return nil, err
@@ -204,11 +204,11 @@ func parseSourceConfig(data []byte) (*sourceConfig, error) {
 
 // parseSinkConfig binds the sinkConfig part; missing, empty or "null"
 // gives (nil, nil).
-func parseSinkConfig(data []byte) (*sinkConfig, error) {
+func parseSinkConfig(data []byte) (*Sink, error) {
 	if len(strings.TrimSpace(string(data))) == 0 {
 		return nil, nil
 	}
-	sc := new(sinkConfig)
+	sc := new(Sink)
 	isNull, err := jackson.Decode(data, sinkConfigSchema, sc)
 	if err != nil || isNull {
 		return nil, err
@@ -231,13 +231,13 @@ func validateResources(r *resourcesConfig) error {
 		return nil
 	}
 	if r.CPU != nil && *r.CPU <= 0 {
-		return invalid("The cpu allocation for the function must be positive")
+		return Invalid("The cpu allocation for the function must be positive")
 	}
 	if r.RAM != nil && *r.RAM <= 0 {
-		return invalid("The ram allocation for the function must be positive")
+		return Invalid("The ram allocation for the function must be positive")
 	}
 	if r.Disk != nil && *r.Disk <= 0 {
-		return invalid("The disk allocation for the function must be positive")
+		return Invalid("The disk allocation for the function must be positive")
 	}
 	return nil
 }
@@ -315,10 +315,10 @@ func connectorClass(className *string, pkg *javaclass.Package, kind string, defi
 		return *className, nil
 	}
 	if !pkg.IsNar {
-		return "", invalid("%s package doesn't contain the META-INF/services/pulsar-io.yaml file.", kind)
+		return "", Invalid("%s package doesn't contain the META-INF/services/pulsar-io.yaml file.", kind)
 	}
 	if defined == "" {
-		return "", invalid("Failed to extract %s class from archive", strings.ToLower(kind))
+		return "", Invalid("Failed to extract %s class from archive", strings.ToLower(kind))
 	}
 	return defined, nil
 }
@@ -326,7 +326,7 @@ func connectorClass(className *string, pkg *javaclass.Package, kind string, defi
 // --- sources -----------------------------------------------------------------
 
 // inferMissingArguments is Utils.inferMissingArguments(SourceConfig).
-func (sc *sourceConfig) inferMissingArguments() {
+func (sc *Source) inferMissingArguments() {
 	if sc.Parallelism == nil {
 		sc.Parallelism = ptr(int32(1))
 	}
@@ -340,14 +340,14 @@ type extractedSource struct {
 
 // validateAndExtract is SourceConfigUtils.validateAndExtractDetails with the
 // package (a NAR or jar) at pkgPath.
-func (sc *sourceConfig) validateAndExtract(pkgPath string) (extractedSource, error) {
+func (sc *Source) validateAndExtract(pkgPath string) (extractedSource, error) {
 	var ex extractedSource
 	if err := sc.validateFields(); err != nil {
 		return ex, err
 	}
 	pkg, closer, err := javaclass.Open(pkgPath)
 	if err != nil {
-		return ex, invalid("%s", err.Error())
+		return ex, Invalid("%s", err.Error())
 	}
 	defer closer.Close()
 	class, err := connectorClass(sc.ClassName, pkg, "Source", pkg.Definition.SourceClass)
@@ -355,19 +355,19 @@ func (sc *sourceConfig) validateAndExtract(pkgPath string) (extractedSource, err
 		return ex, err
 	}
 	if pkg.Lookup(class) == nil {
-		return ex, invalid("Source class %s not found in class loader", class)
+		return ex, Invalid("Source class %s not found in class loader", class)
 	}
 	isSource := pkg.Assignable(class, sourceInterface)
 	isBatch := pkg.Assignable(class, batchSourceInterface)
 	if !isSource && !isBatch && !pkg.Incomplete {
-		return ex, invalid("Source class %s does not implement the correct interface", class)
+		return ex, Invalid("Source class %s does not implement the correct interface", class)
 	}
 	if isBatch {
 		if sc.BatchSourceConfig == nil {
-			return ex, invalid("Source class %s implements %s but batch source source config is not specified", class, batchSourceInterface)
+			return ex, Invalid("Source class %s implements %s but batch source source config is not specified", class, batchSourceInterface)
 		}
 		if isEmpty(sc.BatchSourceConfig.DiscoveryTriggererClassName) {
-			return ex, invalid("BatchSourceConfig does not specify Discovery Trigger ClassName")
+			return ex, Invalid("BatchSourceConfig does not specify Discovery Trigger ClassName")
 		}
 	}
 	iface := sourceInterface
@@ -376,36 +376,36 @@ func (sc *sourceConfig) validateAndExtract(pkgPath string) (extractedSource, err
 	}
 	typeArg, err := pkg.ConnectorTypeArg(class, iface)
 	if err != nil {
-		return ex, invalid("Failed to resolve type for Source class %s", class)
+		return ex, Invalid("Failed to resolve type for Source class %s", class)
 	}
 	if !isEmpty(sc.SerdeClassName) && !isEmpty(sc.SchemaType) {
-		return ex, invalid("Only one of serdeClassName or schemaType should be set")
+		return ex, Invalid("Only one of serdeClassName or schemaType should be set")
 	}
 	return extractedSource{className: class, typeArg: typeArg}, nil
 }
 
 // validateFields are the checks of validateAndExtractDetails that need no
 // package.
-func (sc *sourceConfig) validateFields() error {
+func (sc *Source) validateFields() error {
 	switch {
 	case isEmpty(sc.Tenant):
-		return invalid("Source tenant cannot be null")
+		return Invalid("Source tenant cannot be null")
 	case isEmpty(sc.Namespace):
-		return invalid("Source namespace cannot be null")
+		return Invalid("Source namespace cannot be null")
 	case isEmpty(sc.Name):
-		return invalid("Source name cannot be null")
+		return Invalid("Source name cannot be null")
 	case !isEmpty(sc.TopicName) && !validTopicName(*sc.TopicName):
-		return invalid("Topic name is invalid")
+		return Invalid("Topic name is invalid")
 	case !isEmpty(sc.LogTopic) && !validTopicName(*sc.LogTopic):
-		return invalid("LogTopic topic %s is invalid", *sc.LogTopic)
+		return Invalid("LogTopic topic %s is invalid", *sc.LogTopic)
 	case sc.Parallelism != nil && *sc.Parallelism <= 0:
-		return invalid("Source parallelism must be a positive number")
+		return Invalid("Source parallelism must be a positive number")
 	}
 	return validateResources(sc.Resources)
 }
 
 // convert is SourceConfigUtils.convert.
-func (sc *sourceConfig) convert(ex extractedSource) (*pb.FunctionDetails, error) {
+func (sc *Source) convert(ex extractedSource) (*pb.FunctionDetails, error) {
 	fd := &pb.FunctionDetails{
 		Tenant:      str(sc.Tenant),
 		Namespace:   str(sc.Namespace),
@@ -470,9 +470,9 @@ func (sc *sourceConfig) convert(ex extractedSource) (*pb.FunctionDetails, error)
 	return fd, nil
 }
 
-// sourceFromDetails is SourceConfigUtils.convertFromDetails.
-func sourceFromDetails(fd *pb.FunctionDetails) (*sourceConfig, error) {
-	sc := &sourceConfig{
+// SourceFromDetails is SourceConfigUtils.convertFromDetails.
+func SourceFromDetails(fd *pb.FunctionDetails) (*Source, error) {
+	sc := &Source{
 		Tenant:               ptr(fd.GetTenant()),
 		Namespace:            ptr(fd.GetNamespace()),
 		Name:                 ptr(fd.GetName()),
@@ -489,7 +489,7 @@ func sourceFromDetails(fd *pb.FunctionDetails) (*sourceConfig, error) {
 	if src.GetConfigs() != "" {
 		configs, err := jacksonConfigs(src.GetConfigs())
 		if err != nil {
-			return nil, invalid("Failed to read configs for source %s: %v", fqfnOf(fd.GetTenant(), fd.GetNamespace(), fd.GetName()), err)
+			return nil, Invalid("Failed to read configs for source %s: %v", fqfnOf(fd.GetTenant(), fd.GetNamespace(), fd.GetName()), err)
 		}
 		if raw, ok := configs[batchSourceConfigKey].(string); ok {
 			var b batchSourceConfig
@@ -543,9 +543,9 @@ func sourceFromDetails(fd *pb.FunctionDetails) (*sourceConfig, error) {
 }
 
 // clone is a deep enough copy for validateUpdate (Java clones through JSON).
-func (sc *sourceConfig) clone() *sourceConfig {
+func (sc *Source) clone() *Source {
 	b, _ := json.Marshal(sc)
-	out := new(sourceConfig)
+	out := new(Source)
 	_ = json.Unmarshal(b, out)
 	out.Configs = typedAnyMap(out.Configs)
 	out.Secrets = typedAnyMap(out.Secrets)
@@ -553,15 +553,15 @@ func (sc *sourceConfig) clone() *sourceConfig {
 }
 
 // validateSourceUpdate is SourceConfigUtils.validateUpdate.
-func validateSourceUpdate(existing, newConfig *sourceConfig) (*sourceConfig, error) {
+func validateSourceUpdate(existing, newConfig *Source) (*Source, error) {
 	merged := existing.clone()
 	switch {
 	case str(existing.Tenant) != str(newConfig.Tenant):
-		return nil, invalid("Tenants differ")
+		return nil, Invalid("Tenants differ")
 	case str(existing.Namespace) != str(newConfig.Namespace):
-		return nil, invalid("Namespaces differ")
+		return nil, Invalid("Namespaces differ")
 	case str(existing.Name) != str(newConfig.Name):
-		return nil, invalid("Function Names differ")
+		return nil, Invalid("Function Names differ")
 	}
 	if !isEmpty(newConfig.ClassName) {
 		merged.ClassName = newConfig.ClassName
@@ -585,7 +585,7 @@ func validateSourceUpdate(existing, newConfig *sourceConfig) (*sourceConfig, err
 		merged.LogTopic = newConfig.LogTopic
 	}
 	if newConfig.ProcessingGuarantees != nil && !equalPtr(newConfig.ProcessingGuarantees, existing.ProcessingGuarantees) {
-		return nil, invalid("Processing Guarantees cannot be altered")
+		return nil, Invalid("Processing Guarantees cannot be altered")
 	}
 	if newConfig.Parallelism != nil {
 		merged.Parallelism = newConfig.Parallelism
@@ -603,11 +603,11 @@ func validateSourceUpdate(existing, newConfig *sourceConfig) (*sourceConfig, err
 		merged.CustomRuntimeOptions = newConfig.CustomRuntimeOptions
 	}
 	if (existing.BatchSourceConfig != nil) != (newConfig.BatchSourceConfig != nil) {
-		return nil, invalid("Sources cannot be update between regular sources and batchsource")
+		return nil, Invalid("Sources cannot be update between regular sources and batchsource")
 	}
 	if newConfig.BatchSourceConfig != nil {
 		if str(existing.BatchSourceConfig.DiscoveryTriggererClassName) != str(newConfig.BatchSourceConfig.DiscoveryTriggererClassName) {
-			return nil, invalid("DiscoverTriggerer class cannot be updated for batchsources")
+			return nil, Invalid("DiscoverTriggerer class cannot be updated for batchsources")
 		}
 		merged.BatchSourceConfig = newConfig.BatchSourceConfig
 	}
@@ -617,8 +617,8 @@ func validateSourceUpdate(existing, newConfig *sourceConfig) (*sourceConfig, err
 	return merged, nil
 }
 
-// forResponse prepares the config for encoding.
-func (sc *sourceConfig) forResponse() *sourceConfig {
+// ForResponse prepares the config for encoding.
+func (sc *Source) ForResponse() *Source {
 	out := *sc
 	out.Configs = jacksonMap(sc.Configs)
 	out.Secrets = jacksonMap(sc.Secrets)
@@ -628,7 +628,7 @@ func (sc *sourceConfig) forResponse() *sourceConfig {
 // --- sinks -------------------------------------------------------------------
 
 // inferMissingArguments is Utils.inferMissingArguments(SinkConfig).
-func (sc *sinkConfig) inferMissingArguments() {
+func (sc *Sink) inferMissingArguments() {
 	if sc.Parallelism == nil {
 		sc.Parallelism = ptr(int32(1))
 	}
@@ -641,7 +641,7 @@ type extractedSink struct {
 }
 
 // collectAllInputTopics is SinkConfigUtils.collectAllInputTopics.
-func (sc *sinkConfig) collectAllInputTopics() []string {
+func (sc *Sink) collectAllInputTopics() []string {
 	var out []string
 	out = append(out, sc.Inputs...)
 	out = append(out, sortedKeys(sc.TopicToSerdeClassName)...)
@@ -655,50 +655,50 @@ func (sc *sinkConfig) collectAllInputTopics() []string {
 
 // validateFields are the checks of validateAndExtractDetails that need no
 // package, in Java's order up to the class lookup.
-func (sc *sinkConfig) validateFields() error {
+func (sc *Sink) validateFields() error {
 	switch {
 	case isEmpty(sc.Tenant):
-		return invalid("Sink tenant cannot be null")
+		return Invalid("Sink tenant cannot be null")
 	case isEmpty(sc.Namespace):
-		return invalid("Sink namespace cannot be null")
+		return Invalid("Sink namespace cannot be null")
 	case isEmpty(sc.Name):
-		return invalid("Sink name cannot be null")
+		return Invalid("Sink name cannot be null")
 	}
 	inputs := sc.collectAllInputTopics()
 	if len(inputs) == 0 {
-		return invalid("Must specify at least one topic of input via topicToSerdeClassName, " +
+		return Invalid("Must specify at least one topic of input via topicToSerdeClassName, " +
 			"topicsPattern, topicToSchemaType or inputSpecs")
 	}
 	for _, t := range inputs {
 		if !validTopicName(t) {
-			return invalid("Input topic %s is invalid", t)
+			return Invalid("Input topic %s is invalid", t)
 		}
 	}
 	switch {
 	case !isEmpty(sc.LogTopic) && !validTopicName(*sc.LogTopic):
-		return invalid("LogTopic topic %s is invalid", *sc.LogTopic)
+		return Invalid("LogTopic topic %s is invalid", *sc.LogTopic)
 	case sc.Parallelism != nil && *sc.Parallelism <= 0:
-		return invalid("Sink parallelism must be a positive number")
+		return Invalid("Sink parallelism must be a positive number")
 	}
 	if err := validateResources(sc.Resources); err != nil {
 		return err
 	}
 	if sc.TimeoutMs != nil && *sc.TimeoutMs < 0 {
-		return invalid("Sink timeout must be a positive number")
+		return Invalid("Sink timeout must be a positive number")
 	}
 	return nil
 }
 
 // validateAndExtract is SinkConfigUtils.validateAndExtractDetails without a
 // transform function.
-func (sc *sinkConfig) validateAndExtract(pkgPath string) (extractedSink, error) {
+func (sc *Sink) validateAndExtract(pkgPath string) (extractedSink, error) {
 	var ex extractedSink
 	if err := sc.validateFields(); err != nil {
 		return ex, err
 	}
 	pkg, closer, err := javaclass.Open(pkgPath)
 	if err != nil {
-		return ex, invalid("%s", err.Error())
+		return ex, Invalid("%s", err.Error())
 	}
 	defer closer.Close()
 	class, err := connectorClass(sc.ClassName, pkg, "Sink", pkg.Definition.SinkClass)
@@ -706,28 +706,28 @@ func (sc *sinkConfig) validateAndExtract(pkgPath string) (extractedSink, error) 
 		return ex, err
 	}
 	if pkg.Lookup(class) == nil {
-		return ex, invalid("Sink class %s not found", class)
+		return ex, Invalid("Sink class %s not found", class)
 	}
 	typeArg, err := pkg.ConnectorTypeArg(class, sinkInterface)
 	if err != nil {
-		return ex, invalid("%s", err.Error())
+		return ex, Invalid("%s", err.Error())
 	}
 	for _, cc := range sc.InputSpecs {
 		if !isEmpty(cc.SerdeClassName) && !isEmpty(cc.SchemaType) {
-			return ex, invalid("Only one of serdeClassName or schemaType should be set")
+			return ex, Invalid("Only one of serdeClassName or schemaType should be set")
 		}
 	}
 	if isTrue(sc.RetainKeyOrdering) && str(sc.ProcessingGuarantees) == "EFFECTIVELY_ONCE" {
-		return ex, invalid("When effectively once processing guarantee is specified, retain Key ordering cannot be set")
+		return ex, Invalid("When effectively once processing guarantee is specified, retain Key ordering cannot be set")
 	}
 	if isTrue(sc.RetainKeyOrdering) && isTrue(sc.RetainOrdering) {
-		return ex, invalid("Only one of retain ordering or retain key ordering can be set")
+		return ex, Invalid("Only one of retain ordering or retain key ordering can be set")
 	}
 	return extractedSink{className: class, typeArg: typeArg}, nil
 }
 
 // convert is SinkConfigUtils.convert.
-func (sc *sinkConfig) convert(ex extractedSink) (*pb.FunctionDetails, error) {
+func (sc *Sink) convert(ex extractedSink) (*pb.FunctionDetails, error) {
 	fd := &pb.FunctionDetails{
 		Tenant:               str(sc.Tenant),
 		Namespace:            str(sc.Namespace),
@@ -832,9 +832,9 @@ func (sc *sinkConfig) convert(ex extractedSink) (*pb.FunctionDetails, error) {
 	return fd, nil
 }
 
-// sinkFromDetails is SinkConfigUtils.convertFromDetails.
-func sinkFromDetails(fd *pb.FunctionDetails) (*sinkConfig, error) {
-	sc := &sinkConfig{
+// SinkFromDetails is SinkConfigUtils.convertFromDetails.
+func SinkFromDetails(fd *pb.FunctionDetails) (*Sink, error) {
+	sc := &Sink{
 		Tenant:      ptr(fd.GetTenant()),
 		Namespace:   ptr(fd.GetNamespace()),
 		Name:        ptr(fd.GetName()),
@@ -914,7 +914,7 @@ func sinkFromDetails(fd *pb.FunctionDetails) (*sinkConfig, error) {
 	if sink.GetConfigs() != "" {
 		configs, err := jacksonConfigs(sink.GetConfigs())
 		if err != nil {
-			return nil, invalid("Failed to read configs for sink %s: %v", fqfnOf(fd.GetTenant(), fd.GetNamespace(), fd.GetName()), err)
+			return nil, Invalid("Failed to read configs for sink %s: %v", fqfnOf(fd.GetTenant(), fd.GetNamespace(), fd.GetName()), err)
 		}
 		sc.Configs = configs
 	}
@@ -950,9 +950,9 @@ func sinkFromDetails(fd *pb.FunctionDetails) (*sinkConfig, error) {
 	return sc, nil
 }
 
-func (sc *sinkConfig) clone() *sinkConfig {
+func (sc *Sink) clone() *Sink {
 	b, _ := json.Marshal(sc)
-	out := new(sinkConfig)
+	out := new(Sink)
 	_ = json.Unmarshal(b, out)
 	out.Configs = typedAnyMap(out.Configs)
 	out.Secrets = typedAnyMap(out.Secrets)
@@ -966,21 +966,21 @@ func builtConsumerConfig(regex bool) *consumerConfig {
 }
 
 // validateSinkUpdate is SinkConfigUtils.validateUpdate.
-func validateSinkUpdate(existing, newConfig *sinkConfig) (*sinkConfig, error) {
+func validateSinkUpdate(existing, newConfig *Sink) (*Sink, error) {
 	merged := existing.clone()
 	switch {
 	case str(existing.Tenant) != str(newConfig.Tenant):
-		return nil, invalid("Tenants differ")
+		return nil, Invalid("Tenants differ")
 	case str(existing.Namespace) != str(newConfig.Namespace):
-		return nil, invalid("Namespaces differ")
+		return nil, Invalid("Namespaces differ")
 	case str(existing.Name) != str(newConfig.Name):
-		return nil, invalid("Sink Names differ")
+		return nil, Invalid("Sink Names differ")
 	}
 	if !isEmpty(newConfig.ClassName) {
 		merged.ClassName = newConfig.ClassName
 	}
 	if !isEmpty(newConfig.SourceSubscriptionName) && str(newConfig.SourceSubscriptionName) != str(existing.SourceSubscriptionName) {
-		return nil, invalid("Subscription Name cannot be altered")
+		return nil, Invalid("Subscription Name cannot be altered")
 	}
 	newSpecs := map[string]*consumerConfig{}
 	for k, v := range newConfig.InputSpecs {
@@ -1013,15 +1013,15 @@ func validateSinkUpdate(existing, newConfig *sinkConfig) (*sinkConfig, error) {
 	for _, t := range sortedKeys(newSpecs) {
 		cur, ok := existing.InputSpecs[t]
 		if !ok {
-			return nil, invalid("Input Topics cannot be altered")
+			return nil, Invalid("Input Topics cannot be altered")
 		}
 		if newSpecs[t].RegexPattern != cur.RegexPattern {
-			return nil, invalid("isRegexPattern for input topic %s cannot be altered", t)
+			return nil, Invalid("isRegexPattern for input topic %s cannot be altered", t)
 		}
 		merged.InputSpecs[t] = newSpecs[t]
 	}
 	if newConfig.ProcessingGuarantees != nil && !equalPtr(newConfig.ProcessingGuarantees, existing.ProcessingGuarantees) {
-		return nil, invalid("Processing Guarantees cannot be altered")
+		return nil, Invalid("Processing Guarantees cannot be altered")
 	}
 	if newConfig.Configs != nil {
 		merged.Configs = newConfig.Configs
@@ -1033,13 +1033,13 @@ func validateSinkUpdate(existing, newConfig *sinkConfig) (*sinkConfig, error) {
 		merged.Parallelism = newConfig.Parallelism
 	}
 	if newConfig.RetainOrdering != nil && !equalPtr(newConfig.RetainOrdering, existing.RetainOrdering) {
-		return nil, invalid("Retain Ordering cannot be altered")
+		return nil, Invalid("Retain Ordering cannot be altered")
 	}
 	if newConfig.RetainKeyOrdering != nil && !equalPtr(newConfig.RetainKeyOrdering, existing.RetainKeyOrdering) {
-		return nil, invalid("Retain Key Ordering cannot be altered")
+		return nil, Invalid("Retain Key Ordering cannot be altered")
 	}
 	if newConfig.AutoAck != nil && !equalPtr(newConfig.AutoAck, existing.AutoAck) {
-		return nil, invalid("AutoAck cannot be altered")
+		return nil, Invalid("AutoAck cannot be altered")
 	}
 	if newConfig.Resources != nil {
 		merged.Resources = mergeResources(existing.Resources, newConfig.Resources)
@@ -1074,10 +1074,89 @@ func validateSinkUpdate(existing, newConfig *sinkConfig) (*sinkConfig, error) {
 	return merged, nil
 }
 
-// forResponse prepares the config for encoding.
-func (sc *sinkConfig) forResponse() *sinkConfig {
+// ForResponse prepares the config for encoding.
+func (sc *Sink) ForResponse() *Sink {
 	out := *sc
 	out.Configs = jacksonMap(sc.Configs)
 	out.Secrets = jacksonMap(sc.Secrets)
 	return &out
+}
+
+// Connector is a parsed sourceConfig or sinkConfig part.
+type Connector interface {
+	SetPath(t, ns, name string)
+	InferMissing()
+	ArchiveURL() string
+	// Validate checks and converts with the package at pkgPath.
+	Validate(pkgPath string) (*pb.FunctionDetails, error)
+}
+
+func (sc *Source) SetPath(t, ns, name string) {
+	sc.Tenant, sc.Namespace, sc.Name = ptr(t), ptr(ns), ptr(name)
+}
+func (sc *Source) InferMissing()      { sc.inferMissingArguments() }
+func (sc *Source) ArchiveURL() string { return str(sc.Archive) }
+func (sc *Source) Validate(pkgPath string) (*pb.FunctionDetails, error) {
+	ex, err := sc.validateAndExtract(pkgPath)
+	if err != nil {
+		return nil, err
+	}
+	return sc.convert(ex)
+}
+
+func (sc *Sink) SetPath(t, ns, name string) {
+	sc.Tenant, sc.Namespace, sc.Name = ptr(t), ptr(ns), ptr(name)
+}
+func (sc *Sink) InferMissing()      { sc.inferMissingArguments() }
+func (sc *Sink) ArchiveURL() string { return str(sc.Archive) }
+func (sc *Sink) Validate(pkgPath string) (*pb.FunctionDetails, error) {
+	if !isEmpty(sc.TransformFunction) || !isEmpty(sc.TransformFunctionClassName) {
+		return nil, Invalid("Sink transform functions are not supported by this worker")
+	}
+	ex, err := sc.validateAndExtract(pkgPath)
+	if err != nil {
+		return nil, err
+	}
+	return sc.convert(ex)
+}
+
+// parseConnectorConfig binds the kind's config part; (nil, nil) when absent.
+func ParseConnector(ct pb.FunctionDetails_ComponentType, data []byte) (Connector, error) {
+	if ct == pb.FunctionDetails_SOURCE {
+		sc, err := parseSourceConfig(data)
+		if sc == nil || err != nil {
+			return nil, err
+		}
+		return sc, nil
+	}
+	sc, err := parseSinkConfig(data)
+	if sc == nil || err != nil {
+		return nil, err
+	}
+	return sc, nil
+}
+
+// configFromDetails is convertFromDetails of the kind.
+func ConnectorFromDetails(ct pb.FunctionDetails_ComponentType, fd *pb.FunctionDetails) (Connector, error) {
+	if ct == pb.FunctionDetails_SOURCE {
+		return SourceFromDetails(fd)
+	}
+	return SinkFromDetails(fd)
+}
+
+// validateUpdate is validateUpdate of the kind.
+func ValidateConnectorUpdate(ct pb.FunctionDetails_ComponentType, existing, update Connector) (Connector, error) {
+	if ct == pb.FunctionDetails_SOURCE {
+		return validateSourceUpdate(existing.(*Source), update.(*Source))
+	}
+	return validateSinkUpdate(existing.(*Sink), update.(*Sink))
+}
+
+func fqfnOf(t, ns, name string) string { return t + "/" + ns + "/" + name }
+
+// SameConfig is Java's equals of two configs.
+func SameConfig(a, b Connector) bool {
+	ja, err1 := json.Marshal(a)
+	jb, err2 := json.Marshal(b)
+	return err1 == nil && err2 == nil && string(ja) == string(jb)
 }

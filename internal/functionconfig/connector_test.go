@@ -1,4 +1,4 @@
-package api
+package functionconfig
 
 import (
 	"encoding/json"
@@ -12,7 +12,6 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/pulsar-functions-worker/pulsar-functions-worker/internal/jackson"
-	"github.com/pulsar-functions-worker/pulsar-functions-worker/internal/javaclass"
 	"github.com/pulsar-functions-worker/pulsar-functions-worker/internal/pb"
 )
 
@@ -33,29 +32,40 @@ func loadConnectorJSON(t *testing.T, name string, v any) {
 	}
 }
 
-func (c connectorCase) kind() *connectorKind {
+func (c connectorCase) kind() *testKind {
 	if c.Kind == "source" {
 		return sourceKind
 	}
 	return sinkKind
 }
 
+// testKind is a connector kind as the tests name it.
+type testKind struct {
+	name string
+	ct   pb.FunctionDetails_ComponentType
+}
+
+var (
+	sourceKind = &testKind{name: "Source", ct: pb.FunctionDetails_SOURCE}
+	sinkKind   = &testKind{name: "Sink", ct: pb.FunctionDetails_SINK}
+)
+
 // goConnectorCreate runs what Gen.create runs in Java.
-func goConnectorCreate(k *connectorKind, raw json.RawMessage, pkg string) (*pb.FunctionDetails, error) {
-	cc, err := k.parseConfig(raw)
+func goConnectorCreate(k *testKind, raw json.RawMessage, pkg string) (*pb.FunctionDetails, error) {
+	cc, err := ParseConnector(k.ct, raw)
 	if err != nil {
 		return nil, err
 	}
 	return goConnectorCreateConfig(k, cc, pkg)
 }
 
-func goConnectorCreateConfig(k *connectorKind, cc connectorConfig, pkg string) (*pb.FunctionDetails, error) {
-	cc.setPath("public", "default", "conn")
-	cc.inferMissing()
+func goConnectorCreateConfig(k *testKind, cc Connector, pkg string) (*pb.FunctionDetails, error) {
+	cc.SetPath("public", "default", "conn")
+	cc.InferMissing()
 	if pkg == "" {
-		return nil, invalid("%s package is not provided", k.name)
+		return nil, Invalid("%s package is not provided", k.name)
 	}
-	return cc.validate(filepath.Join("testdata", "connectors", pkg))
+	return cc.Validate(filepath.Join("testdata", "connectors", pkg))
 }
 
 // normalizeConnectorJSON is normalizeJSON with the specs' configs (JSON in a
@@ -143,17 +153,17 @@ func TestConnectorConversionMatchesJava(t *testing.T) {
 			if want.Get != nil {
 				var resp any
 				if k == sourceKind {
-					sc, err := sourceFromDetails(fd)
+					sc, err := SourceFromDetails(fd)
 					if err != nil {
 						t.Fatal(err)
 					}
-					resp = sc.forResponse()
+					resp = sc.ForResponse()
 				} else {
-					sc, err := sinkFromDetails(fd)
+					sc, err := SinkFromDetails(fd)
 					if err != nil {
 						t.Fatal(err)
 					}
-					resp = sc.forResponse()
+					resp = sc.ForResponse()
 				}
 				got, err := jackson.Marshal(resp)
 				if err != nil {
@@ -168,49 +178,26 @@ func TestConnectorConversionMatchesJava(t *testing.T) {
 }
 
 // goConnectorUpdate runs what Gen runs for an update case.
-func goConnectorUpdate(t *testing.T, k *connectorKind, c connectorCase) (*pb.FunctionDetails, bool, error) {
+func goConnectorUpdate(t *testing.T, k *testKind, c connectorCase) (*pb.FunctionDetails, bool, error) {
 	t.Helper()
 	existing, err := goConnectorCreate(k, c.Existing, c.ExistingPackage)
 	if err != nil {
 		t.Fatalf("existing: %v", err)
 	}
-	existingConfig, err := k.configFromDetails(existing)
+	existingConfig, err := ConnectorFromDetails(k.ct, existing)
 	if err != nil {
 		t.Fatal(err)
 	}
-	update, err := k.parseConfig(c.Update)
+	update, err := ParseConnector(k.ct, c.Update)
 	if err != nil {
 		t.Fatal(err)
 	}
-	update.setPath("public", "default", "conn")
-	merged, err := k.validateUpdate(existingConfig, update)
+	update.SetPath("public", "default", "conn")
+	merged, err := ValidateConnectorUpdate(k.ct, existingConfig, update)
 	if err != nil {
 		return nil, false, err
 	}
-	noChange := sameConfig(existingConfig, merged)
+	noChange := SameConfig(existingConfig, merged)
 	fd, err := goConnectorCreateConfig(k, merged, c.Package)
 	return fd, noChange, err
-}
-
-// TestConfigFieldDefinitionsMatchJava compares the config field definitions
-// read from class files with ConnectorUtils.getConnectorConfigDefinition's.
-func TestConfigFieldDefinitionsMatchJava(t *testing.T) {
-	got, err := javaclass.FieldDefinitions(filepath.Join("testdata", "connectors", "java", "testconn.nar"), "conn.SourceConfig")
-	if err != nil {
-		t.Fatal(err)
-	}
-	gotJSON, err := json.Marshal(got)
-	if err != nil {
-		t.Fatal(err)
-	}
-	want, err := os.ReadFile(filepath.Join("testdata", "connectors", "fields_java.golden.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if g, w := compact(gotJSON), compact(want); g != w {
-		t.Errorf("field definitions\n got: %s\nwant: %s", g, w)
-	}
-	if _, err := javaclass.FieldDefinitions(filepath.Join("testdata", "connectors", "java", "testconn.nar"), "conn.Missing"); err == nil {
-		t.Error("a missing config class gave no error")
-	}
 }
