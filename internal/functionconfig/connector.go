@@ -14,7 +14,6 @@ package functionconfig
 import (
 	"encoding/json"
 	"errors"
-	"sort"
 	"strings"
 
 	"github.com/pulsar-functions-worker/pulsar-functions-worker/internal/jackson"
@@ -406,24 +405,11 @@ func (sc *Source) validateFields() error {
 
 // convert is SourceConfigUtils.convert.
 func (sc *Source) convert(ex extractedSource) (*pb.FunctionDetails, error) {
-	fd := &pb.FunctionDetails{
-		Tenant:      str(sc.Tenant),
-		Namespace:   str(sc.Namespace),
-		Name:        str(sc.Name),
-		LogTopic:    str(sc.LogTopic),
-		Runtime:     pb.FunctionDetails_JAVA,
-		Parallelism: 1,
-		ClassName:   identityFunctionClass,
-		//lint:ignore SA1019 autoAck is deprecated in Pulsar's Function.proto, yet Java's worker and instances still read and write it
-		AutoAck: true,
+	fd, err := sourceRules.view(sc).details()
+	if err != nil {
+		return nil, err
 	}
-	if sc.Parallelism != nil {
-		fd.Parallelism = *sc.Parallelism
-	}
-	if sc.ProcessingGuarantees != nil {
-		fd.ProcessingGuarantees = guarantee(sc.ProcessingGuarantees)
-	}
-	src := &pb.SourceSpec{ClassName: ex.className}
+	src := &pb.SourceSpec{ClassName: ex.className, TypeClassName: ex.typeArg}
 	if a := str(sc.Archive); strings.HasPrefix(a, "builtin://") {
 		src.Builtin = strings.TrimPrefix(a, "builtin://")
 	}
@@ -437,33 +423,15 @@ func (sc *Source) convert(ex extractedSource) (*pb.FunctionDetails, error) {
 		src.ClassName = batchSourceExecutor
 	}
 	src.Configs = jackson.GsonJSON(configs)
-	if len(sc.Secrets) > 0 {
-		fd.SecretsMap = jackson.GsonJSON(sc.Secrets)
-	}
-	src.TypeClassName = ex.typeArg
 	fd.Source = src
-
-	sink := &pb.SinkSpec{
+	fd.Sink = &pb.SinkSpec{
 		SchemaType:                   str(sc.SchemaType),
 		SerDeClassName:               str(sc.SerdeClassName),
 		Topic:                        str(sc.TopicName),
 		TypeClassName:                ex.typeArg,
 		ForwardSourceMessageProperty: true,
+		ProducerSpec:                 producerSpec(sc.ProducerConfig, sc.BatchBuilder),
 	}
-	if sc.ProducerConfig != nil {
-		sink.ProducerSpec = sc.ProducerConfig.toSpec()
-	}
-	if sc.BatchBuilder != nil {
-		if sink.ProducerSpec == nil {
-			sink.ProducerSpec = &pb.ProducerSpec{}
-		}
-		sink.ProducerSpec.BatchBuilder = *sc.BatchBuilder
-	}
-	fd.Sink = sink
-	fd.Resources = resourcesSpec(sc.Resources)
-	fd.RuntimeFlags = str(sc.RuntimeFlags)
-	fd.ComponentType = pb.FunctionDetails_SOURCE
-	fd.CustomRuntimeOptions = str(sc.CustomRuntimeOptions)
 	if err := validateFunctionDetails(fd); err != nil {
 		return nil, err
 	}
@@ -472,12 +440,9 @@ func (sc *Source) convert(ex extractedSource) (*pb.FunctionDetails, error) {
 
 // SourceFromDetails is SourceConfigUtils.convertFromDetails.
 func SourceFromDetails(fd *pb.FunctionDetails) (*Source, error) {
-	sc := &Source{
-		Tenant:               ptr(fd.GetTenant()),
-		Namespace:            ptr(fd.GetNamespace()),
-		Name:                 ptr(fd.GetName()),
-		Parallelism:          ptr(fd.GetParallelism()),
-		ProcessingGuarantees: ptr(fd.GetProcessingGuarantees().String()),
+	sc := &Source{}
+	if err := sourceRules.view(sc).fromDetails(fd); err != nil {
+		return nil, err
 	}
 	src := fd.GetSource()
 	if src.GetClassName() != "" {
@@ -491,30 +456,8 @@ func SourceFromDetails(fd *pb.FunctionDetails) (*Source, error) {
 		if err != nil {
 			return nil, Invalid("Failed to read configs for source %s: %v", fqfnOf(fd.GetTenant(), fd.GetNamespace(), fd.GetName()), err)
 		}
-		if raw, ok := configs[batchSourceConfigKey].(string); ok {
-			var b batchSourceConfig
-			if _, err := jackson.Decode([]byte(raw), batchSourceSchema, &b); err == nil {
-				b.DiscoveryTriggererConfig = typedAnyMap(b.DiscoveryTriggererConfig)
-				sc.BatchSourceConfig = &b
-				if cls, ok := configs[batchSourceClassKey]; ok {
-					if s, _ := cls.(string); s != "" {
-						sc.ClassName = ptr(s)
-					} else {
-						sc.ClassName = nil
-					}
-				}
-			}
-		}
-		delete(configs, batchSourceConfigKey)
-		delete(configs, batchSourceClassKey)
+		sc.readBatchConfig(configs)
 		sc.Configs = configs
-	}
-	if fd.GetSecretsMap() != "" {
-		m, err := jackson.ParseGsonMap(fd.GetSecretsMap())
-		if err != nil {
-			return nil, err
-		}
-		sc.Secrets = m
 	}
 	sink := fd.GetSink()
 	sc.TopicName = ptr(sink.GetTopic())
@@ -529,17 +472,28 @@ func SourceFromDetails(fd *pb.FunctionDetails) (*Source, error) {
 		return nil, err
 	}
 	sc.ProducerConfig = pc
-	if fd.GetLogTopic() != "" {
-		sc.LogTopic = ptr(fd.GetLogTopic())
-	}
-	sc.Resources = resourcesFromSpec(fd)
-	if fd.GetRuntimeFlags() != "" {
-		sc.RuntimeFlags = ptr(fd.GetRuntimeFlags())
-	}
-	if fd.GetCustomRuntimeOptions() != "" {
-		sc.CustomRuntimeOptions = ptr(fd.GetCustomRuntimeOptions())
-	}
 	return sc, nil
+}
+
+// readBatchConfig takes the batch source config and the real class out of
+// the configs, where convert put them.
+func (sc *Source) readBatchConfig(configs map[string]any) {
+	if raw, ok := configs[batchSourceConfigKey].(string); ok {
+		var b batchSourceConfig
+		if _, err := jackson.Decode([]byte(raw), batchSourceSchema, &b); err == nil {
+			b.DiscoveryTriggererConfig = typedAnyMap(b.DiscoveryTriggererConfig)
+			sc.BatchSourceConfig = &b
+			if cls, ok := configs[batchSourceClassKey]; ok {
+				if s, _ := cls.(string); s != "" {
+					sc.ClassName = ptr(s)
+				} else {
+					sc.ClassName = nil
+				}
+			}
+		}
+	}
+	delete(configs, batchSourceConfigKey)
+	delete(configs, batchSourceClassKey)
 }
 
 // clone is a deep enough copy for validateUpdate (Java clones through JSON).
@@ -555,52 +509,15 @@ func (sc *Source) clone() *Source {
 // validateSourceUpdate is SourceConfigUtils.validateUpdate.
 func validateSourceUpdate(existing, newConfig *Source) (*Source, error) {
 	merged := existing.clone()
-	switch {
-	case str(existing.Tenant) != str(newConfig.Tenant):
-		return nil, Invalid("Tenants differ")
-	case str(existing.Namespace) != str(newConfig.Namespace):
-		return nil, Invalid("Namespaces differ")
-	case str(existing.Name) != str(newConfig.Name):
-		return nil, Invalid("Function Names differ")
+	if err := sourceRules.update(sourceRules.view(existing), sourceRules.view(newConfig), sourceRules.view(merged)); err != nil {
+		return nil, err
 	}
-	if !isEmpty(newConfig.ClassName) {
-		merged.ClassName = newConfig.ClassName
-	}
-	if !isEmpty(newConfig.TopicName) {
-		merged.TopicName = newConfig.TopicName
-	}
-	if !isEmpty(newConfig.SerdeClassName) {
-		merged.SerdeClassName = newConfig.SerdeClassName
-	}
-	if !isEmpty(newConfig.SchemaType) {
-		merged.SchemaType = newConfig.SchemaType
-	}
-	if newConfig.Configs != nil {
-		merged.Configs = newConfig.Configs
-	}
-	if newConfig.Secrets != nil {
-		merged.Secrets = newConfig.Secrets
-	}
-	if !isEmpty(newConfig.LogTopic) {
-		merged.LogTopic = newConfig.LogTopic
-	}
-	if newConfig.ProcessingGuarantees != nil && !equalPtr(newConfig.ProcessingGuarantees, existing.ProcessingGuarantees) {
-		return nil, Invalid("Processing Guarantees cannot be altered")
-	}
-	if newConfig.Parallelism != nil {
-		merged.Parallelism = newConfig.Parallelism
-	}
-	if newConfig.Resources != nil {
-		merged.Resources = mergeResources(existing.Resources, newConfig.Resources)
-	}
-	if !isEmpty(newConfig.Archive) {
-		merged.Archive = newConfig.Archive
-	}
-	if !isEmpty(newConfig.RuntimeFlags) {
-		merged.RuntimeFlags = newConfig.RuntimeFlags
-	}
-	if !isEmpty(newConfig.CustomRuntimeOptions) {
-		merged.CustomRuntimeOptions = newConfig.CustomRuntimeOptions
+	for _, f := range []struct{ from, to **string }{
+		{&newConfig.TopicName, &merged.TopicName}, {&newConfig.SerdeClassName, &merged.SerdeClassName}, {&newConfig.SchemaType, &merged.SchemaType},
+	} {
+		if !isEmpty(*f.from) {
+			*f.to = *f.from
+		}
 	}
 	if (existing.BatchSourceConfig != nil) != (newConfig.BatchSourceConfig != nil) {
 		return nil, Invalid("Sources cannot be update between regular sources and batchsource")
@@ -610,9 +527,6 @@ func validateSourceUpdate(existing, newConfig *Source) (*Source, error) {
 			return nil, Invalid("DiscoverTriggerer class cannot be updated for batchsources")
 		}
 		merged.BatchSourceConfig = newConfig.BatchSourceConfig
-	}
-	if newConfig.ProducerConfig != nil {
-		merged.ProducerConfig = newConfig.ProducerConfig
 	}
 	return merged, nil
 }
@@ -728,87 +642,11 @@ func (sc *Sink) validateAndExtract(pkgPath string) (extractedSink, error) {
 
 // convert is SinkConfigUtils.convert.
 func (sc *Sink) convert(ex extractedSink) (*pb.FunctionDetails, error) {
-	fd := &pb.FunctionDetails{
-		Tenant:               str(sc.Tenant),
-		Namespace:            str(sc.Namespace),
-		Name:                 str(sc.Name),
-		LogTopic:             str(sc.LogTopic),
-		Runtime:              pb.FunctionDetails_JAVA,
-		Parallelism:          1,
-		ClassName:            identityFunctionClass,
-		ProcessingGuarantees: guarantee(sc.ProcessingGuarantees),
+	fd, err := sinkRules.view(sc).details()
+	if err != nil {
+		return nil, err
 	}
-	if sc.Parallelism != nil {
-		fd.Parallelism = *sc.Parallelism
-	}
-	src := &pb.SourceSpec{InputSpecs: map[string]*pb.ConsumerSpec{}}
-	for _, t := range sc.Inputs {
-		src.InputSpecs[t] = &pb.ConsumerSpec{}
-	}
-	if !isEmpty(sc.TopicsPattern) {
-		src.InputSpecs[*sc.TopicsPattern] = &pb.ConsumerSpec{IsRegexPattern: true}
-	}
-	for t, serde := range sc.TopicToSerdeClassName {
-		src.InputSpecs[t] = &pb.ConsumerSpec{SerdeClassName: serde}
-	}
-	for t, schema := range sc.TopicToSchemaType {
-		src.InputSpecs[t] = &pb.ConsumerSpec{SchemaType: schema}
-	}
-	for t, spec := range sc.InputSpecs {
-		cs := &pb.ConsumerSpec{IsRegexPattern: spec.RegexPattern, PoolMessages: spec.PoolMessages}
-		if !isBlank(spec.SchemaType) {
-			cs.SchemaType = *spec.SchemaType
-		} else if !isBlank(spec.SerdeClassName) {
-			cs.SerdeClassName = *spec.SerdeClassName
-		}
-		if spec.ReceiverQueueSize != nil {
-			cs.ReceiverQueueSize = &pb.ConsumerSpec_ReceiverQueueSize{Value: *spec.ReceiverQueueSize}
-		}
-		if spec.CryptoConfig != nil {
-			cs.CryptoSpec = spec.CryptoConfig.toSpec()
-		}
-		cs.ConsumerProperties = copyMap(spec.ConsumerProperties)
-		src.InputSpecs[t] = cs
-	}
-	src.TypeClassName = ex.typeArg
-	if !isBlank(sc.SourceSubscriptionName) {
-		src.SubscriptionName = *sc.SourceSubscriptionName
-	}
-	switch {
-	case isTrue(sc.RetainOrdering) || str(sc.ProcessingGuarantees) == "EFFECTIVELY_ONCE":
-		src.SubscriptionType = pb.SubscriptionType_FAILOVER
-	case isTrue(sc.RetainKeyOrdering):
-		src.SubscriptionType = pb.SubscriptionType_KEY_SHARED
-	default:
-		src.SubscriptionType = pb.SubscriptionType_SHARED
-	}
-	//lint:ignore SA1019 autoAck is deprecated in Pulsar's Function.proto, yet Java's worker and instances still read and write it
-	fd.AutoAck = sc.AutoAck == nil || *sc.AutoAck
-	if sc.TimeoutMs != nil {
-		src.TimeoutMs = uint64(*sc.TimeoutMs)
-	}
-	src.CleanupSubscription = sc.CleanupSubscription == nil || *sc.CleanupSubscription
-	if sc.NegativeAckRedeliveryDelayMs != nil && *sc.NegativeAckRedeliveryDelayMs > 0 {
-		src.NegativeAckRedeliveryDelayMs = uint64(*sc.NegativeAckRedeliveryDelayMs)
-	}
-	if str(sc.SourceSubscriptionPosition) == "Earliest" {
-		src.SubscriptionPosition = pb.SubscriptionPosition_EARLIEST
-	} else {
-		src.SubscriptionPosition = pb.SubscriptionPosition_LATEST
-	}
-	fd.Source = src
-	if sc.RetainKeyOrdering != nil {
-		fd.RetainKeyOrdering = *sc.RetainKeyOrdering
-	}
-	if sc.RetainOrdering != nil {
-		fd.RetainOrdering = *sc.RetainOrdering
-	}
-	if sc.MaxMessageRetries != nil && *sc.MaxMessageRetries > 0 {
-		fd.RetryDetails = &pb.RetryDetails{MaxMessageRetries: *sc.MaxMessageRetries}
-		if !isBlank(sc.DeadLetterTopic) {
-			fd.RetryDetails.DeadLetterTopic = *sc.DeadLetterTopic
-		}
-	}
+	fd.Source.TypeClassName = ex.typeArg
 	sink := &pb.SinkSpec{ClassName: ex.className, TypeClassName: ex.typeArg}
 	if a := str(sc.Archive); strings.HasPrefix(a, "builtin://") {
 		sink.Builtin = strings.TrimPrefix(a, "builtin://")
@@ -816,16 +654,7 @@ func (sc *Sink) convert(ex extractedSink) (*pb.FunctionDetails, error) {
 	if sc.Configs != nil {
 		sink.Configs = jackson.GsonJSON(sc.Configs)
 	}
-	if len(sc.Secrets) > 0 {
-		fd.SecretsMap = jackson.GsonJSON(sc.Secrets)
-	}
 	fd.Sink = sink
-	fd.Resources = resourcesSpec(sc.Resources)
-	if !isBlank(sc.RuntimeFlags) {
-		fd.RuntimeFlags = *sc.RuntimeFlags
-	}
-	fd.ComponentType = pb.FunctionDetails_SINK
-	fd.CustomRuntimeOptions = str(sc.CustomRuntimeOptions)
 	if err := validateFunctionDetails(fd); err != nil {
 		return nil, err
 	}
@@ -834,76 +663,11 @@ func (sc *Sink) convert(ex extractedSink) (*pb.FunctionDetails, error) {
 
 // SinkFromDetails is SinkConfigUtils.convertFromDetails.
 func SinkFromDetails(fd *pb.FunctionDetails) (*Sink, error) {
-	sc := &Sink{
-		Tenant:      ptr(fd.GetTenant()),
-		Namespace:   ptr(fd.GetNamespace()),
-		Name:        ptr(fd.GetName()),
-		Parallelism: ptr(fd.GetParallelism()),
-		InputSpecs:  map[string]*consumerConfig{},
-		Inputs:      []string{},
+	sc := &Sink{}
+	if err := sinkRules.view(sc).fromDetails(fd); err != nil {
+		return nil, err
 	}
-	src := fd.GetSource()
-	topics := make([]string, 0, len(src.GetInputSpecs()))
-	for t := range src.GetInputSpecs() {
-		topics = append(topics, t)
-	}
-	sort.Strings(topics)
-	for _, t := range topics {
-		spec := src.GetInputSpecs()[t]
-		cc := &consumerConfig{SchemaProperties: map[string]string{}, ConsumerProperties: map[string]string{}}
-		if spec.GetSerdeClassName() != "" {
-			cc.SerdeClassName = ptr(spec.GetSerdeClassName())
-		}
-		if spec.GetSchemaType() != "" {
-			cc.SchemaType = ptr(spec.GetSchemaType())
-		}
-		if spec.GetReceiverQueueSize() != nil {
-			cc.ReceiverQueueSize = ptr(spec.GetReceiverQueueSize().GetValue())
-		}
-		if spec.GetCryptoSpec() != nil {
-			c, err := cryptoFromSpec(spec.GetCryptoSpec())
-			if err != nil {
-				return nil, err
-			}
-			cc.CryptoConfig = c
-		}
-		cc.RegexPattern = spec.GetIsRegexPattern()
-		for k, v := range spec.GetConsumerProperties() {
-			cc.ConsumerProperties[k] = v
-		}
-		cc.PoolMessages = spec.GetPoolMessages()
-		sc.InputSpecs[t] = cc
-		sc.Inputs = append(sc.Inputs, t)
-	}
-	if src.GetSubscriptionName() != "" {
-		sc.SourceSubscriptionName = ptr(src.GetSubscriptionName())
-	}
-	switch src.GetSubscriptionType() {
-	case pb.SubscriptionType_FAILOVER:
-		sc.RetainOrdering, sc.RetainKeyOrdering = ptr(true), ptr(false)
-	case pb.SubscriptionType_KEY_SHARED:
-		sc.RetainOrdering, sc.RetainKeyOrdering = ptr(false), ptr(true)
-	default:
-		sc.RetainOrdering, sc.RetainKeyOrdering = ptr(false), ptr(false)
-	}
-	if fd.GetLogTopic() != "" {
-		sc.LogTopic = ptr(fd.GetLogTopic())
-	}
-	sc.ProcessingGuarantees = ptr(fd.GetProcessingGuarantees().String())
-	//lint:ignore SA1019 autoAck is deprecated in Pulsar's Function.proto, yet Java's worker and instances still read and write it
-	sc.AutoAck = ptr(fd.GetAutoAck())
-	sc.CleanupSubscription = ptr(src.GetCleanupSubscription())
-	if src.GetSubscriptionPosition() == pb.SubscriptionPosition_EARLIEST {
-		sc.SourceSubscriptionPosition = ptr("Earliest")
-	} else {
-		sc.SourceSubscriptionPosition = ptr("Latest")
-	}
-	if src.GetTimeoutMs() != 0 {
-		sc.TimeoutMs = ptr(int64(src.GetTimeoutMs()))
-	}
-	if src.GetNegativeAckRedeliveryDelayMs() > 0 {
-		sc.NegativeAckRedeliveryDelayMs = ptr(int64(src.GetNegativeAckRedeliveryDelayMs()))
-	}
+	sc.Inputs = sortedKeys(fd.GetSource().GetInputSpecs())
 	sink := fd.GetSink()
 	if sink.GetClassName() != "" {
 		sc.ClassName = ptr(sink.GetClassName())
@@ -917,26 +681,6 @@ func SinkFromDetails(fd *pb.FunctionDetails) (*Sink, error) {
 			return nil, Invalid("Failed to read configs for sink %s: %v", fqfnOf(fd.GetTenant(), fd.GetNamespace(), fd.GetName()), err)
 		}
 		sc.Configs = configs
-	}
-	if fd.GetSecretsMap() != "" {
-		m, err := jackson.ParseGsonMap(fd.GetSecretsMap())
-		if err != nil {
-			return nil, err
-		}
-		sc.Secrets = m
-	}
-	sc.Resources = resourcesFromSpec(fd)
-	if strings.TrimSpace(fd.GetRuntimeFlags()) != "" {
-		sc.RuntimeFlags = ptr(fd.GetRuntimeFlags())
-	}
-	if fd.GetCustomRuntimeOptions() != "" {
-		sc.CustomRuntimeOptions = ptr(fd.GetCustomRuntimeOptions())
-	}
-	if rd := fd.GetRetryDetails(); rd != nil {
-		sc.MaxMessageRetries = ptr(rd.GetMaxMessageRetries())
-		if strings.TrimSpace(rd.GetDeadLetterTopic()) != "" {
-			sc.DeadLetterTopic = ptr(rd.GetDeadLetterTopic())
-		}
 	}
 	if fd.GetBuiltin() != "" {
 		sc.TransformFunction = ptr("builtin://" + fd.GetBuiltin())
@@ -959,117 +703,21 @@ func (sc *Sink) clone() *Sink {
 	return out
 }
 
-// builtConsumerConfig is ConsumerConfig.builder()...build(): its property
-// maps start empty.
-func builtConsumerConfig(regex bool) *consumerConfig {
-	return &consumerConfig{SchemaProperties: map[string]string{}, ConsumerProperties: map[string]string{}, RegexPattern: regex}
-}
-
 // validateSinkUpdate is SinkConfigUtils.validateUpdate.
 func validateSinkUpdate(existing, newConfig *Sink) (*Sink, error) {
 	merged := existing.clone()
-	switch {
-	case str(existing.Tenant) != str(newConfig.Tenant):
-		return nil, Invalid("Tenants differ")
-	case str(existing.Namespace) != str(newConfig.Namespace):
-		return nil, Invalid("Namespaces differ")
-	case str(existing.Name) != str(newConfig.Name):
-		return nil, Invalid("Sink Names differ")
+	if err := sinkRules.update(sinkRules.view(existing), sinkRules.view(newConfig), sinkRules.view(merged)); err != nil {
+		return nil, err
 	}
-	if !isEmpty(newConfig.ClassName) {
-		merged.ClassName = newConfig.ClassName
-	}
-	if !isEmpty(newConfig.SourceSubscriptionName) && str(newConfig.SourceSubscriptionName) != str(existing.SourceSubscriptionName) {
-		return nil, Invalid("Subscription Name cannot be altered")
-	}
-	newSpecs := map[string]*consumerConfig{}
-	for k, v := range newConfig.InputSpecs {
-		newSpecs[k] = v
-	}
-	if merged.InputSpecs == nil {
-		merged.InputSpecs = map[string]*consumerConfig{}
-	}
-	if !isEmpty(newConfig.LogTopic) {
-		merged.LogTopic = newConfig.LogTopic
-	}
-	for _, t := range newConfig.Inputs {
-		if _, ok := newSpecs[t]; !ok {
-			newSpecs[t] = builtConsumerConfig(false)
+	for _, f := range []struct{ from, to **string }{
+		{&newConfig.TransformFunction, &merged.TransformFunction},
+		{&newConfig.TransformFunctionClassName, &merged.TransformFunctionClassName},
+		{&newConfig.TransformFunctionConfig, &merged.TransformFunctionConfig},
+		{&newConfig.SourceSubscriptionPosition, &merged.SourceSubscriptionPosition},
+	} {
+		if *f.from != nil {
+			*f.to = *f.from
 		}
-	}
-	if !isEmpty(newConfig.TopicsPattern) {
-		newSpecs[*newConfig.TopicsPattern] = builtConsumerConfig(true)
-	}
-	for t, serde := range newConfig.TopicToSerdeClassName {
-		cc := builtConsumerConfig(false)
-		cc.SerdeClassName = ptr(serde)
-		newSpecs[t] = cc
-	}
-	for t, schema := range newConfig.TopicToSchemaType {
-		cc := builtConsumerConfig(false)
-		cc.SchemaType = ptr(schema)
-		newSpecs[t] = cc
-	}
-	for _, t := range sortedKeys(newSpecs) {
-		cur, ok := existing.InputSpecs[t]
-		if !ok {
-			return nil, Invalid("Input Topics cannot be altered")
-		}
-		if newSpecs[t].RegexPattern != cur.RegexPattern {
-			return nil, Invalid("isRegexPattern for input topic %s cannot be altered", t)
-		}
-		merged.InputSpecs[t] = newSpecs[t]
-	}
-	if newConfig.ProcessingGuarantees != nil && !equalPtr(newConfig.ProcessingGuarantees, existing.ProcessingGuarantees) {
-		return nil, Invalid("Processing Guarantees cannot be altered")
-	}
-	if newConfig.Configs != nil {
-		merged.Configs = newConfig.Configs
-	}
-	if newConfig.Secrets != nil {
-		merged.Secrets = newConfig.Secrets
-	}
-	if newConfig.Parallelism != nil {
-		merged.Parallelism = newConfig.Parallelism
-	}
-	if newConfig.RetainOrdering != nil && !equalPtr(newConfig.RetainOrdering, existing.RetainOrdering) {
-		return nil, Invalid("Retain Ordering cannot be altered")
-	}
-	if newConfig.RetainKeyOrdering != nil && !equalPtr(newConfig.RetainKeyOrdering, existing.RetainKeyOrdering) {
-		return nil, Invalid("Retain Key Ordering cannot be altered")
-	}
-	if newConfig.AutoAck != nil && !equalPtr(newConfig.AutoAck, existing.AutoAck) {
-		return nil, Invalid("AutoAck cannot be altered")
-	}
-	if newConfig.Resources != nil {
-		merged.Resources = mergeResources(existing.Resources, newConfig.Resources)
-	}
-	if newConfig.TimeoutMs != nil {
-		merged.TimeoutMs = newConfig.TimeoutMs
-	}
-	if newConfig.CleanupSubscription != nil {
-		merged.CleanupSubscription = newConfig.CleanupSubscription
-	}
-	if !isEmpty(newConfig.Archive) {
-		merged.Archive = newConfig.Archive
-	}
-	if !isEmpty(newConfig.RuntimeFlags) {
-		merged.RuntimeFlags = newConfig.RuntimeFlags
-	}
-	if !isEmpty(newConfig.CustomRuntimeOptions) {
-		merged.CustomRuntimeOptions = newConfig.CustomRuntimeOptions
-	}
-	if newConfig.TransformFunction != nil {
-		merged.TransformFunction = newConfig.TransformFunction
-	}
-	if newConfig.TransformFunctionClassName != nil {
-		merged.TransformFunctionClassName = newConfig.TransformFunctionClassName
-	}
-	if newConfig.TransformFunctionConfig != nil {
-		merged.TransformFunctionConfig = newConfig.TransformFunctionConfig
-	}
-	if newConfig.SourceSubscriptionPosition != nil {
-		merged.SourceSubscriptionPosition = newConfig.SourceSubscriptionPosition
 	}
 	return merged, nil
 }

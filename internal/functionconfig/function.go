@@ -691,76 +691,55 @@ type extractedDetails struct {
 
 // convert is FunctionConfigUtils.convert(config, extracted).
 func (fc *Function) convert(ex extractedDetails) (*pb.FunctionDetails, error) {
-	fd := &pb.FunctionDetails{}
-	src := &pb.SourceSpec{InputSpecs: map[string]*pb.ConsumerSpec{}}
-	for _, t := range fc.Inputs {
-		src.InputSpecs[strOrNull(t)] = &pb.ConsumerSpec{}
+	fd, err := functionRules.view(fc).details()
+	if err != nil {
+		return nil, err
 	}
-	if !isEmpty(fc.TopicsPattern) {
-		src.InputSpecs[*fc.TopicsPattern] = &pb.ConsumerSpec{IsRegexPattern: true}
-	}
-	for _, topic := range sortedKeys(fc.CustomSerdeInputs) {
-		src.InputSpecs[topic] = &pb.ConsumerSpec{SerdeClassName: fc.CustomSerdeInputs[topic]}
-	}
-	for _, topic := range sortedKeys(fc.CustomSchemaInputs) {
-		var cc consumerConfig
-		isNull, err := jackson.Decode([]byte(fc.CustomSchemaInputs[topic]), consumerSchema, &cc)
-		if err != nil || isNull {
-			return nil, Invalid("Incorrect custom schema inputs,Topic %s ", topic)
-		}
-		src.InputSpecs[topic] = &pb.ConsumerSpec{
-			SchemaType:         str(cc.SchemaType),
-			SchemaProperties:   copyMap(cc.SchemaProperties),
-			ConsumerProperties: copyMap(cc.ConsumerProperties),
-		}
-	}
-	for _, topic := range sortedKeys(fc.InputSpecs) {
-		cc := fc.InputSpecs[topic]
-		spec := &pb.ConsumerSpec{IsRegexPattern: cc.RegexPattern, PoolMessages: cc.PoolMessages}
-		if !isBlank(cc.SchemaType) {
-			spec.SchemaType = *cc.SchemaType
-		} else if !isBlank(cc.SerdeClassName) {
-			spec.SerdeClassName = *cc.SerdeClassName
-		}
-		if cc.ReceiverQueueSize != nil {
-			spec.ReceiverQueueSize = &pb.ConsumerSpec_ReceiverQueueSize{Value: *cc.ReceiverQueueSize}
-		}
-		spec.SchemaProperties = copyMap(cc.SchemaProperties)
-		if cc.CryptoConfig != nil {
-			spec.CryptoSpec = cc.CryptoConfig.toSpec()
-		}
-		spec.ConsumerProperties = copyMap(cc.ConsumerProperties)
-		src.InputSpecs[topic] = spec
-	}
-
-	switch {
-	case isTrue(fc.RetainOrdering) || fc.guarantee("EFFECTIVELY_ONCE"):
-		src.SubscriptionType = pb.SubscriptionType_FAILOVER
-	case isTrue(fc.RetainKeyOrdering):
-		src.SubscriptionType = pb.SubscriptionType_KEY_SHARED
-	default:
-		src.SubscriptionType = pb.SubscriptionType_SHARED
-	}
-	if !isBlank(fc.SubName) {
-		src.SubscriptionName = *fc.SubName
-	}
-	if str(fc.SubscriptionPosition) == "Earliest" {
-		src.SubscriptionPosition = pb.SubscriptionPosition_EARLIEST
-	}
+	src := fd.Source
 	src.SkipToLatest = isTrue(fc.SkipToLatest)
 	if ex.typeArg0 != nil {
 		src.TypeClassName = *ex.typeArg0
 	} else if !isEmpty(fc.InputTypeClassName) {
 		src.TypeClassName = *fc.InputTypeClassName
 	}
-	if fc.TimeoutMs != nil {
-		src.TimeoutMs = uint64(*fc.TimeoutMs)
-		// Negative acks track failures fast.
-		src.NegativeAckRedeliveryDelayMs = uint64(*fc.TimeoutMs)
+	if fd.Sink, err = fc.sinkSpec(ex); err != nil {
+		return nil, err
 	}
-	src.CleanupSubscription = fc.CleanupSubscription == nil || *fc.CleanupSubscription
-	fd.Source = src
+	if fc.Runtime != nil {
+		fd.Runtime = pb.FunctionDetails_Runtime(pb.FunctionDetails_Runtime_value[*fc.Runtime])
+	}
+	configs := make(map[string]any, len(fc.UserConfig)+1)
+	for k, v := range fc.UserConfig {
+		configs[k] = v
+	}
+	if w := fc.WindowConfig; w != nil {
+		if fc.guarantee("EFFECTIVELY_ONCE") || fc.guarantee("MANUAL") {
+			return nil, Invalid("Windows Function not support %s delivery semantics.", *fc.ProcessingGuarantees)
+		}
+		// The window executor acks; the function's guarantee moves into
+		// the window config.
+		w.ProcessingGuarantees = ptr(fd.ProcessingGuarantees.String())
+		fd.ProcessingGuarantees = pb.ProcessingGuarantees_MANUAL
+		w.ActualWindowFunctionClassName = ex.functionClassName
+		configs[windowConfigKey] = w.gson()
+		fd.ClassName = windowExecutorClass
+	} else if ex.functionClassName != nil {
+		fd.ClassName = *ex.functionClassName
+	}
+	if len(configs) > 0 {
+		fd.UserConfig = jackson.GsonJSON(configs)
+	}
+	if !isEmpty(fc.Jar) && strings.HasPrefix(*fc.Jar, "builtin") {
+		fd.Builtin = strings.TrimPrefix(*fc.Jar, "builtin://")
+	}
+	if err := validateFunctionDetails(fd); err != nil {
+		return nil, err
+	}
+	return fd, nil
+}
 
+// sinkSpec is the function's output.
+func (fc *Function) sinkSpec(ex extractedDetails) (*pb.SinkSpec, error) {
 	sink := &pb.SinkSpec{}
 	if fc.Output != nil {
 		sink.Topic = *fc.Output
@@ -790,91 +769,24 @@ func (fc *Function) convert(ex extractedDetails) (*pb.FunctionDetails, error) {
 	} else if !isEmpty(fc.OutputTypeClassName) {
 		sink.TypeClassName = *fc.OutputTypeClassName
 	}
-	if fc.ProducerConfig != nil {
-		sink.ProducerSpec = fc.ProducerConfig.toSpec()
-	}
-	if fc.BatchBuilder != nil {
-		if sink.ProducerSpec == nil {
-			sink.ProducerSpec = &pb.ProducerSpec{}
-		}
-		sink.ProducerSpec.BatchBuilder = *fc.BatchBuilder
-	}
-	fd.Sink = sink
+	sink.ProducerSpec = producerSpec(fc.ProducerConfig, fc.BatchBuilder)
+	return sink, nil
+}
 
-	fd.Tenant = str(fc.Tenant)
-	fd.Namespace = str(fc.Namespace)
-	fd.Name = str(fc.Name)
-	fd.LogTopic = str(fc.LogTopic)
-	if fc.Runtime != nil {
-		fd.Runtime = pb.FunctionDetails_Runtime(pb.FunctionDetails_Runtime_value[*fc.Runtime])
+// producerSpec is the producer config with the batch builder given beside
+// it (functions and sources).
+func producerSpec(pc *producerConfig, batchBuilder *string) *pb.ProducerSpec {
+	var spec *pb.ProducerSpec
+	if pc != nil {
+		spec = pc.toSpec()
 	}
-	if fc.ProcessingGuarantees != nil {
-		fd.ProcessingGuarantees = pb.ProcessingGuarantees(pb.ProcessingGuarantees_value[*fc.ProcessingGuarantees])
-	}
-	fd.RetainKeyOrdering = isTrue(fc.RetainKeyOrdering)
-	fd.RetainOrdering = isTrue(fc.RetainOrdering)
-	if fc.retries() {
-		fd.RetryDetails = &pb.RetryDetails{MaxMessageRetries: *fc.MaxMessageRetries, DeadLetterTopic: str(fc.DeadLetterTopic)}
-	}
-
-	configs := make(map[string]any, len(fc.UserConfig)+1)
-	for k, v := range fc.UserConfig {
-		configs[k] = v
-	}
-	var window any
-	if w := fc.WindowConfig; w != nil {
-		if fc.guarantee("EFFECTIVELY_ONCE") || fc.guarantee("MANUAL") {
-			return nil, Invalid("Windows Function not support %s delivery semantics.", *fc.ProcessingGuarantees)
+	if batchBuilder != nil {
+		if spec == nil {
+			spec = &pb.ProducerSpec{}
 		}
-		// The window executor acks; the function's guarantee moves into
-		// the window config.
-		w.ProcessingGuarantees = ptr(fd.ProcessingGuarantees.String())
-		fd.ProcessingGuarantees = pb.ProcessingGuarantees_MANUAL
-		w.ActualWindowFunctionClassName = ex.functionClassName
-		window = w.gson()
-		fd.ClassName = windowExecutorClass
-	} else if ex.functionClassName != nil {
-		fd.ClassName = *ex.functionClassName
+		spec.BatchBuilder = *batchBuilder
 	}
-	if window != nil {
-		configs[windowConfigKey] = window
-	}
-	if len(configs) > 0 {
-		fd.UserConfig = jackson.GsonJSON(configs)
-	}
-	if len(fc.Secrets) > 0 {
-		fd.SecretsMap = jackson.GsonJSON(fc.Secrets)
-	}
-	//lint:ignore SA1019 autoAck is deprecated in Pulsar's Function.proto, yet Java's worker and instances still read and write it
-	fd.AutoAck = fc.AutoAck == nil || *fc.AutoAck
-	if fc.Parallelism != nil {
-		fd.Parallelism = *fc.Parallelism
-	} else {
-		fd.Parallelism = 1
-	}
-	res := &pb.Resources{Cpu: defaultCPU, Ram: defaultRAM, Disk: defaultDisk}
-	if r := fc.Resources; r != nil {
-		if r.CPU != nil {
-			res.Cpu = float64(*r.CPU)
-		}
-		if r.RAM != nil {
-			res.Ram = *r.RAM
-		}
-		if r.Disk != nil {
-			res.Disk = *r.Disk
-		}
-	}
-	fd.Resources = res
-	fd.RuntimeFlags = str(fc.RuntimeFlags)
-	fd.ComponentType = pb.FunctionDetails_FUNCTION
-	fd.CustomRuntimeOptions = str(fc.CustomRuntimeOptions)
-	if !isEmpty(fc.Jar) && strings.HasPrefix(*fc.Jar, "builtin") {
-		fd.Builtin = strings.TrimPrefix(*fc.Jar, "builtin://")
-	}
-	if err := validateFunctionDetails(fd); err != nil {
-		return nil, err
-	}
-	return fd, nil
+	return spec
 }
 
 func validateFunctionDetails(fd *pb.FunctionDetails) error {
@@ -960,56 +872,11 @@ func FromDetails(fd *pb.FunctionDetails) (*Function, error) {
 	if err := validateFunctionDetails(fd); err != nil {
 		return nil, err
 	}
-	fc := &Function{
-		Tenant:               ptr(fd.GetTenant()),
-		Namespace:            ptr(fd.GetNamespace()),
-		Name:                 ptr(fd.GetName()),
-		Parallelism:          ptr(fd.GetParallelism()),
-		ProcessingGuarantees: ptr(fd.GetProcessingGuarantees().String()),
-		InputSpecs:           map[string]*consumerConfig{},
+	fc := &Function{}
+	if err := functionRules.view(fc).fromDetails(fd); err != nil {
+		return nil, err
 	}
-	src, sink := fd.GetSource(), fd.GetSink()
-	for topic, spec := range src.GetInputSpecs() {
-		cc := &consumerConfig{SchemaProperties: map[string]string{}, ConsumerProperties: map[string]string{}}
-		if spec.GetSerdeClassName() != "" {
-			cc.SerdeClassName = ptr(spec.GetSerdeClassName())
-		}
-		if spec.GetSchemaType() != "" {
-			cc.SchemaType = ptr(spec.GetSchemaType())
-		}
-		if spec.GetReceiverQueueSize() != nil {
-			cc.ReceiverQueueSize = ptr(spec.GetReceiverQueueSize().GetValue())
-		}
-		if spec.GetCryptoSpec() != nil {
-			c, err := cryptoFromSpec(spec.GetCryptoSpec())
-			if err != nil {
-				return nil, err
-			}
-			cc.CryptoConfig = c
-		}
-		cc.RegexPattern = spec.GetIsRegexPattern()
-		for k, v := range spec.GetSchemaProperties() {
-			cc.SchemaProperties[k] = v
-		}
-		cc.PoolMessages = spec.GetPoolMessages()
-		fc.InputSpecs[topic] = cc
-	}
-	if src.GetSubscriptionName() != "" {
-		fc.SubName = ptr(src.GetSubscriptionName())
-	}
-	fc.RetainOrdering = ptr(fd.GetRetainOrdering())
-	fc.RetainKeyOrdering = ptr(fd.GetRetainKeyOrdering())
-	fc.CleanupSubscription = ptr(src.GetCleanupSubscription())
-	//lint:ignore SA1019 autoAck is deprecated in Pulsar's Function.proto, yet Java's worker and instances still read and write it
-	fc.AutoAck = ptr(fd.GetAutoAck())
-	if src.GetSubscriptionPosition() == pb.SubscriptionPosition_EARLIEST {
-		fc.SubscriptionPosition = ptr("Earliest")
-	} else {
-		fc.SubscriptionPosition = ptr("Latest")
-	}
-	if src.GetTimeoutMs() != 0 {
-		fc.TimeoutMs = ptr(int64(src.GetTimeoutMs()))
-	}
+	sink := fd.GetSink()
 	if sink.GetTopic() != "" {
 		fc.Output = ptr(sink.GetTopic())
 	}
@@ -1024,23 +891,14 @@ func FromDetails(fd *pb.FunctionDetails) (*Function, error) {
 		return nil, err
 	}
 	fc.ProducerConfig = pc
-	if fd.GetLogTopic() != "" {
-		fc.LogTopic = ptr(fd.GetLogTopic())
-	}
 	if sink.GetForwardSourceMessageProperty() {
 		fc.ForwardSourceMessageProperty = ptr(true)
 	}
 	fc.Runtime = ptr(fd.GetRuntime().String())
-	if rd := fd.GetRetryDetails(); rd != nil {
-		fc.MaxMessageRetries = ptr(rd.GetMaxMessageRetries())
-		if rd.GetDeadLetterTopic() != "" {
-			fc.DeadLetterTopic = ptr(rd.GetDeadLetterTopic())
-		}
-	}
 	userConfig := map[string]any{}
 	if fd.GetUserConfig() != "" {
 		if userConfig, err = jackson.ParseGsonMap(fd.GetUserConfig()); err != nil {
-			return nil, fmt.Errorf("userConfig of %s/%s/%s: %w", fd.GetTenant(), fd.GetNamespace(), fd.GetName(), err)
+			return nil, fmt.Errorf("userConfig of %s: %w", fqfnOf(fd.GetTenant(), fd.GetNamespace(), fd.GetName()), err)
 		}
 	}
 	if raw, ok := userConfig[windowConfigKey]; ok {
@@ -1058,20 +916,6 @@ func FromDetails(fd *pb.FunctionDetails) (*Function, error) {
 		fc.ClassName = ptr(fd.GetClassName())
 	}
 	fc.UserConfig = userConfig
-	if fd.GetSecretsMap() != "" {
-		if fc.Secrets, err = jackson.ParseGsonMap(fd.GetSecretsMap()); err != nil {
-			return nil, fmt.Errorf("secretsMap of %s/%s/%s: %w", fd.GetTenant(), fd.GetNamespace(), fd.GetName(), err)
-		}
-	}
-	if r := fd.GetResources(); r != nil {
-		fc.Resources = &resourcesConfig{CPU: ptr(jackson.Double(r.GetCpu())), RAM: ptr(r.GetRam()), Disk: ptr(r.GetDisk())}
-	}
-	if fd.GetRuntimeFlags() != "" {
-		fc.RuntimeFlags = ptr(fd.GetRuntimeFlags())
-	}
-	if fd.GetCustomRuntimeOptions() != "" {
-		fc.CustomRuntimeOptions = ptr(fd.GetCustomRuntimeOptions())
-	}
 	return fc, nil
 }
 
@@ -1200,74 +1044,8 @@ func jacksonMap(m map[string]any) map[string]any {
 // count as a change on their own).
 func ValidateUpdate(existing, newConfig *Function) (*Function, error) {
 	merged := *existing
-	if str(existing.Tenant) != str(newConfig.Tenant) {
-		return nil, Invalid("Tenants differ")
-	}
-	if str(existing.Namespace) != str(newConfig.Namespace) {
-		return nil, Invalid("Namespaces differ")
-	}
-	if str(existing.Name) != str(newConfig.Name) {
-		return nil, Invalid("Function Names differ")
-	}
-	if !isEmpty(newConfig.ClassName) {
-		merged.ClassName = newConfig.ClassName
-	}
-	if !isEmpty(newConfig.Jar) {
-		merged.Jar = newConfig.Jar
-	}
-	if newConfig.InputSpecs == nil {
-		newConfig.InputSpecs = map[string]*consumerConfig{}
-	}
-	if merged.InputSpecs == nil {
-		merged.InputSpecs = map[string]*consumerConfig{}
-	}
-	builder := func(regex bool) *consumerConfig {
-		return &consumerConfig{RegexPattern: regex, SchemaProperties: map[string]string{}, ConsumerProperties: map[string]string{}}
-	}
-	for _, t := range newConfig.Inputs {
-		newConfig.InputSpecs[strOrNull(t)] = builder(false)
-	}
-	if !isEmpty(newConfig.TopicsPattern) {
-		newConfig.InputSpecs[*newConfig.TopicsPattern] = builder(true)
-	}
-	for topic, serde := range newConfig.CustomSerdeInputs {
-		cc := builder(false)
-		cc.SerdeClassName = ptr(serde)
-		newConfig.InputSpecs[topic] = cc
-	}
-	for topic, schema := range newConfig.CustomSchemaInputs {
-		cc := builder(false)
-		cc.SchemaType = ptr(schema)
-		newConfig.InputSpecs[topic] = cc
-	}
-	for _, topic := range sortedKeys(newConfig.InputSpecs) {
-		cc := newConfig.InputSpecs[topic]
-		old, ok := existing.InputSpecs[topic]
-		if !ok {
-			return nil, Invalid("Input Topics cannot be altered")
-		}
-		if cc.RegexPattern != old.RegexPattern {
-			return nil, Invalid("isRegexPattern for input topic %s cannot be altered", topic)
-		}
-		merged.InputSpecs[topic] = cc
-	}
-	if !isEmpty(newConfig.OutputSerdeClassName) && *newConfig.OutputSerdeClassName != strOrNull(existing.OutputSerdeClassName) {
-		return nil, Invalid("Output Serde mismatch")
-	}
-	if !isEmpty(newConfig.OutputSchemaType) && *newConfig.OutputSchemaType != strOrNull(existing.OutputSchemaType) {
-		return nil, Invalid("Output Schema mismatch")
-	}
-	if !isEmpty(newConfig.LogTopic) {
-		merged.LogTopic = newConfig.LogTopic
-	}
-	if newConfig.ProcessingGuarantees != nil && !equalPtr(newConfig.ProcessingGuarantees, existing.ProcessingGuarantees) {
-		return nil, Invalid("Processing Guarantees cannot be altered")
-	}
-	if newConfig.RetainOrdering != nil && !equalPtr(newConfig.RetainOrdering, existing.RetainOrdering) {
-		return nil, Invalid("Retain Ordering cannot be altered")
-	}
-	if newConfig.RetainKeyOrdering != nil && !equalPtr(newConfig.RetainKeyOrdering, existing.RetainKeyOrdering) {
-		return nil, Invalid("Retain Key Ordering cannot be altered")
+	if err := functionRules.update(functionRules.view(existing), functionRules.view(newConfig), functionRules.view(&merged)); err != nil {
+		return nil, err
 	}
 	if !isEmpty(newConfig.Output) {
 		merged.Output = newConfig.Output
@@ -1275,61 +1053,8 @@ func ValidateUpdate(existing, newConfig *Function) (*Function, error) {
 	if newConfig.UserConfig != nil {
 		merged.UserConfig = newConfig.UserConfig
 	}
-	if newConfig.Secrets != nil {
-		merged.Secrets = newConfig.Secrets
-	}
-	if newConfig.Runtime != nil && !equalPtr(newConfig.Runtime, existing.Runtime) {
-		return nil, Invalid("Runtime cannot be altered")
-	}
-	if newConfig.AutoAck != nil && !equalPtr(newConfig.AutoAck, existing.AutoAck) {
-		return nil, Invalid("AutoAck cannot be altered")
-	}
-	if newConfig.MaxMessageRetries != nil {
-		merged.MaxMessageRetries = newConfig.MaxMessageRetries
-	}
-	if !isEmpty(newConfig.DeadLetterTopic) {
-		merged.DeadLetterTopic = newConfig.DeadLetterTopic
-	}
-	if !isEmpty(newConfig.SubName) && *newConfig.SubName != strOrNull(existing.SubName) {
-		return nil, Invalid("Subscription Name cannot be altered")
-	}
-	if newConfig.Parallelism != nil {
-		merged.Parallelism = newConfig.Parallelism
-	}
-	if newConfig.Resources != nil {
-		r := &resourcesConfig{CPU: ptr(jackson.Double(defaultCPU)), RAM: ptr(int64(defaultRAM)), Disk: ptr(int64(defaultDisk))}
-		if existing.Resources != nil {
-			c := *existing.Resources
-			r = &c
-		}
-		if newConfig.Resources.CPU != nil {
-			r.CPU = newConfig.Resources.CPU
-		}
-		if newConfig.Resources.RAM != nil {
-			r.RAM = newConfig.Resources.RAM
-		}
-		if newConfig.Resources.Disk != nil {
-			r.Disk = newConfig.Resources.Disk
-		}
-		merged.Resources = r
-	}
 	if newConfig.WindowConfig != nil {
 		merged.WindowConfig = newConfig.WindowConfig
-	}
-	if newConfig.TimeoutMs != nil {
-		merged.TimeoutMs = newConfig.TimeoutMs
-	}
-	if newConfig.CleanupSubscription != nil {
-		merged.CleanupSubscription = newConfig.CleanupSubscription
-	}
-	if !isEmpty(newConfig.RuntimeFlags) {
-		merged.RuntimeFlags = newConfig.RuntimeFlags
-	}
-	if !isEmpty(newConfig.CustomRuntimeOptions) {
-		merged.CustomRuntimeOptions = newConfig.CustomRuntimeOptions
-	}
-	if newConfig.ProducerConfig != nil {
-		merged.ProducerConfig = newConfig.ProducerConfig
 	}
 	return &merged, nil
 }
