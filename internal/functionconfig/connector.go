@@ -46,7 +46,7 @@ type Source struct {
 	Configs              map[string]any     `json:"configs,omitzero"`
 	Secrets              map[string]any     `json:"secrets,omitzero"`
 	Parallelism          *int32             `json:"parallelism,omitzero"`
-	ProcessingGuarantees *string            `json:"processingGuarantees,omitzero"`
+	ProcessingGuarantees *string            `json:"processingGuarantees,omitzero" enum:"guarantees"`
 	Resources            *resourcesConfig   `json:"resources,omitzero"`
 	SourceType           *string            `json:"sourceType,omitzero"`
 	Archive              *string            `json:"archive,omitzero"`
@@ -82,7 +82,7 @@ type Sink struct {
 	Name                         *string                    `json:"name,omitzero"`
 	ClassName                    *string                    `json:"className,omitzero"`
 	SourceSubscriptionName       *string                    `json:"sourceSubscriptionName,omitzero"`
-	SourceSubscriptionPosition   *string                    `json:"sourceSubscriptionPosition,omitzero"`
+	SourceSubscriptionPosition   *string                    `json:"sourceSubscriptionPosition,omitzero" enum:"position"`
 	Inputs                       []string                   `json:"inputs,omitzero"`
 	TopicToSerdeClassName        map[string]string          `json:"topicToSerdeClassName,omitzero"`
 	TopicsPattern                *string                    `json:"topicsPattern,omitzero"`
@@ -94,7 +94,7 @@ type Sink struct {
 	Configs                      map[string]any             `json:"configs,omitzero"`
 	Secrets                      map[string]any             `json:"secrets,omitzero"`
 	Parallelism                  *int32                     `json:"parallelism,omitzero"`
-	ProcessingGuarantees         *string                    `json:"processingGuarantees,omitzero"`
+	ProcessingGuarantees         *string                    `json:"processingGuarantees,omitzero" enum:"guarantees"`
 	RetainOrdering               *bool                      `json:"retainOrdering,omitzero"`
 	RetainKeyOrdering            *bool                      `json:"retainKeyOrdering,omitzero"`
 	Resources                    *resourcesConfig           `json:"resources,omitzero"`
@@ -112,114 +112,16 @@ type Sink struct {
 	LogTopic                     *string                    `json:"logTopic,omitzero"`
 }
 
-var (
-	batchSourceSchema = &jackson.Schema{Props: map[string]jackson.Prop{
-		"discoveryTriggererClassName": {Kind: jackson.KindString},
-		"discoveryTriggererConfig":    {Kind: jackson.KindAnyMap},
-	}}
-	sourceConfigSchema = &jackson.Schema{Props: map[string]jackson.Prop{
-		"tenant":               {Kind: jackson.KindString},
-		"namespace":            {Kind: jackson.KindString},
-		"name":                 {Kind: jackson.KindString},
-		"className":            {Kind: jackson.KindString},
-		"topicName":            {Kind: jackson.KindString},
-		"producerConfig":       {Kind: jackson.KindObject, Obj: producerSchema},
-		"serdeClassName":       {Kind: jackson.KindString},
-		"schemaType":           {Kind: jackson.KindString},
-		"configs":              {Kind: jackson.KindAnyMap},
-		"secrets":              {Kind: jackson.KindAnyMap},
-		"parallelism":          {Kind: jackson.KindInt},
-		"processingGuarantees": {Kind: jackson.KindEnum, Enum: enumGuarantees},
-		"resources":            {Kind: jackson.KindObject, Obj: resourcesSchema},
-		"sourceType":           {Kind: jackson.KindString},
-		"archive":              {Kind: jackson.KindString},
-		"runtimeFlags":         {Kind: jackson.KindString},
-		"customRuntimeOptions": {Kind: jackson.KindString},
-		"batchSourceConfig":    {Kind: jackson.KindObject, Obj: batchSourceSchema},
-		"batchBuilder":         {Kind: jackson.KindString},
-		"logTopic":             {Kind: jackson.KindString},
-	}}
-	sinkConfigSchema = &jackson.Schema{
-		Props: map[string]jackson.Prop{
-			"tenant":                       {Kind: jackson.KindString},
-			"namespace":                    {Kind: jackson.KindString},
-			"name":                         {Kind: jackson.KindString},
-			"className":                    {Kind: jackson.KindString},
-			"sourceSubscriptionName":       {Kind: jackson.KindString},
-			"sourceSubscriptionPosition":   {Kind: jackson.KindEnum, Enum: enumPosition},
-			"inputs":                       {Kind: jackson.KindStringList},
-			"topicToSerdeClassName":        {Kind: jackson.KindStringMap},
-			"topicsPattern":                {Kind: jackson.KindString},
-			"topicToSchemaType":            {Kind: jackson.KindStringMap},
-			"topicToSchemaProperties":      {Kind: jackson.KindStringMap},
-			"inputSpecs":                   {Kind: jackson.KindObjectMap, Obj: consumerSchema},
-			"maxMessageRetries":            {Kind: jackson.KindInt},
-			"deadLetterTopic":              {Kind: jackson.KindString},
-			"configs":                      {Kind: jackson.KindAnyMap},
-			"secrets":                      {Kind: jackson.KindAnyMap},
-			"parallelism":                  {Kind: jackson.KindInt},
-			"processingGuarantees":         {Kind: jackson.KindEnum, Enum: enumGuarantees},
-			"retainOrdering":               {Kind: jackson.KindBool},
-			"retainKeyOrdering":            {Kind: jackson.KindBool},
-			"resources":                    {Kind: jackson.KindObject, Obj: resourcesSchema},
-			"autoAck":                      {Kind: jackson.KindBool},
-			"timeoutMs":                    {Kind: jackson.KindLong},
-			"negativeAckRedeliveryDelayMs": {Kind: jackson.KindLong},
-			"sinkType":                     {Kind: jackson.KindString},
-			"archive":                      {Kind: jackson.KindString},
-			"cleanupSubscription":          {Kind: jackson.KindBool},
-			"runtimeFlags":                 {Kind: jackson.KindString},
-			"customRuntimeOptions":         {Kind: jackson.KindString},
-			"transformFunction":            {Kind: jackson.KindString},
-			"transformFunctionClassName":   {Kind: jackson.KindString},
-			"transformFunctionConfig":      {Kind: jackson.KindString},
-			"logTopic":                     {Kind: jackson.KindString},
-		},
-		Defaults: map[string]any{"sourceSubscriptionPosition": "Latest"},
-	}
-)
-
 // parseSourceConfig binds the sourceConfig part; missing, empty or "null"
 // gives (nil, nil).
 func parseSourceConfig(data []byte) (*Source, error) {
-	if len(strings.TrimSpace(string(data))) == 0 {
-		return nil, nil
-	}
-	sc := new(Source)
-	isNull, err := jackson.Decode(data, sourceConfigSchema, sc)
-	if err != nil || isNull {
-		return nil, err
-	}
-	sc.Configs = typedAnyMap(sc.Configs)
-	sc.Secrets = typedAnyMap(sc.Secrets)
-	if b := sc.BatchSourceConfig; b != nil {
-		b.DiscoveryTriggererConfig = typedAnyMap(b.DiscoveryTriggererConfig)
-	}
-	if sc.ProducerConfig != nil && sc.ProducerConfig.CryptoConfig != nil {
-		sc.ProducerConfig.CryptoConfig.CryptoKeyReaderConfig = typedAnyMap(sc.ProducerConfig.CryptoConfig.CryptoKeyReaderConfig)
-	}
-	return sc, nil
+	return parse[Source](data, sourceConfigSchema)
 }
 
 // parseSinkConfig binds the sinkConfig part; missing, empty or "null"
 // gives (nil, nil).
 func parseSinkConfig(data []byte) (*Sink, error) {
-	if len(strings.TrimSpace(string(data))) == 0 {
-		return nil, nil
-	}
-	sc := new(Sink)
-	isNull, err := jackson.Decode(data, sinkConfigSchema, sc)
-	if err != nil || isNull {
-		return nil, err
-	}
-	sc.Configs = typedAnyMap(sc.Configs)
-	sc.Secrets = typedAnyMap(sc.Secrets)
-	for _, cc := range sc.InputSpecs {
-		if cc.CryptoConfig != nil {
-			cc.CryptoConfig.CryptoKeyReaderConfig = typedAnyMap(cc.CryptoConfig.CryptoKeyReaderConfig)
-		}
-	}
-	return sc, nil
+	return parse[Sink](data, sinkConfigSchema)
 }
 
 // --- shared pieces -----------------------------------------------------------

@@ -13,12 +13,10 @@ package functionconfig
 // compare against it.
 
 import (
-	"encoding/json"
 	"fmt"
 	"os"
 	"regexp"
 	"sort"
-	"strconv"
 	"strings"
 	"unicode"
 
@@ -71,14 +69,14 @@ type Function struct {
 	OutputTypeClassName            *string                    `json:"outputTypeClassName,omitzero"`
 	OutputSerdeClassName           *string                    `json:"outputSerdeClassName,omitzero"`
 	LogTopic                       *string                    `json:"logTopic,omitzero"`
-	ProcessingGuarantees           *string                    `json:"processingGuarantees,omitzero"`
+	ProcessingGuarantees           *string                    `json:"processingGuarantees,omitzero" enum:"guarantees"`
 	RetainOrdering                 *bool                      `json:"retainOrdering,omitzero"`
 	RetainKeyOrdering              *bool                      `json:"retainKeyOrdering,omitzero"`
 	BatchBuilder                   *string                    `json:"batchBuilder,omitzero"`
 	ForwardSourceMessageProperty   *bool                      `json:"forwardSourceMessageProperty,omitzero"`
 	UserConfig                     map[string]any             `json:"userConfig,omitzero"`
 	Secrets                        map[string]any             `json:"secrets,omitzero"`
-	Runtime                        *string                    `json:"runtime,omitzero"`
+	Runtime                        *string                    `json:"runtime,omitzero" enum:"runtime"`
 	AutoAck                        *bool                      `json:"autoAck,omitzero"`
 	MaxMessageRetries              *int32                     `json:"maxMessageRetries,omitzero"`
 	DeadLetterTopic                *string                    `json:"deadLetterTopic,omitzero"`
@@ -97,7 +95,7 @@ type Function struct {
 	MaxPendingAsyncRequests        *int32                     `json:"maxPendingAsyncRequests,omitzero"`
 	ExposePulsarAdminClientEnabled *bool                      `json:"exposePulsarAdminClientEnabled,omitzero"`
 	SkipToLatest                   *bool                      `json:"skipToLatest,omitzero"`
-	SubscriptionPosition           *string                    `json:"subscriptionPosition,omitzero"`
+	SubscriptionPosition           *string                    `json:"subscriptionPosition,omitzero" enum:"position"`
 }
 
 // consumerConfig is Java's ConsumerConfig. Jackson names isRegexPattern
@@ -120,7 +118,7 @@ type producerConfig struct {
 	UseThreadLocalProducers            *bool         `json:"useThreadLocalProducers,omitzero"`
 	CryptoConfig                       *cryptoConfig `json:"cryptoConfig,omitzero"`
 	BatchBuilder                       *string       `json:"batchBuilder,omitzero"`
-	CompressionType                    *string       `json:"compressionType,omitzero"`
+	CompressionType                    *string       `json:"compressionType,omitzero" enum:"compression"`
 }
 
 // cryptoConfig is Java's CryptoConfig.
@@ -128,8 +126,8 @@ type cryptoConfig struct {
 	CryptoKeyReaderClassName    *string        `json:"cryptoKeyReaderClassName,omitzero"`
 	CryptoKeyReaderConfig       map[string]any `json:"cryptoKeyReaderConfig,omitzero"`
 	EncryptionKeys              []string       `json:"encryptionKeys,omitzero"`
-	ProducerCryptoFailureAction *string        `json:"producerCryptoFailureAction,omitzero"`
-	ConsumerCryptoFailureAction *string        `json:"consumerCryptoFailureAction,omitzero"`
+	ProducerCryptoFailureAction *string        `json:"producerCryptoFailureAction,omitzero" enum:"producerCrypto"`
+	ConsumerCryptoFailureAction *string        `json:"consumerCryptoFailureAction,omitzero" enum:"consumerCrypto"`
 }
 
 // resourcesConfig is Java's Resources; a new one holds the defaults.
@@ -150,7 +148,7 @@ type windowConfig struct {
 	WatermarkEmitIntervalMs       *int64  `json:"watermarkEmitIntervalMs,omitzero"`
 	TimestampExtractorClassName   *string `json:"timestampExtractorClassName,omitzero"`
 	ActualWindowFunctionClassName *string `json:"actualWindowFunctionClassName,omitzero"`
-	ProcessingGuarantees          *string `json:"processingGuarantees,omitzero"`
+	ProcessingGuarantees          *string `json:"processingGuarantees,omitzero" enum:"windowGuarantees"`
 }
 
 // gson is the window config as Gson writes it into userConfig.
@@ -190,127 +188,10 @@ func (w *windowConfig) gson() jackson.GsonObject {
 	return o
 }
 
-var (
-	cryptoSchema = &jackson.Schema{Props: map[string]jackson.Prop{
-		"cryptoKeyReaderClassName":    {Kind: jackson.KindString},
-		"cryptoKeyReaderConfig":       {Kind: jackson.KindAnyMap},
-		"encryptionKeys":              {Kind: jackson.KindStringList},
-		"producerCryptoFailureAction": {Kind: jackson.KindEnum, Enum: enumProducerCrypto},
-		"consumerCryptoFailureAction": {Kind: jackson.KindEnum, Enum: enumConsumerCrypto},
-	}}
-	consumerSchema = &jackson.Schema{
-		Props: map[string]jackson.Prop{
-			"schemaType":         {Kind: jackson.KindString},
-			"serdeClassName":     {Kind: jackson.KindString},
-			"regexPattern":       {Kind: jackson.KindBool},
-			"schemaProperties":   {Kind: jackson.KindStringMap},
-			"consumerProperties": {Kind: jackson.KindStringMap},
-			"receiverQueueSize":  {Kind: jackson.KindInt},
-			"cryptoConfig":       {Kind: jackson.KindObject, Obj: cryptoSchema},
-			"poolMessages":       {Kind: jackson.KindBool},
-		},
-		Defaults: map[string]any{"schemaProperties": map[string]any{}, "consumerProperties": map[string]any{}},
-	}
-	producerSchema = &jackson.Schema{Props: map[string]jackson.Prop{
-		"maxPendingMessages":                 {Kind: jackson.KindInt},
-		"maxPendingMessagesAcrossPartitions": {Kind: jackson.KindInt},
-		"useThreadLocalProducers":            {Kind: jackson.KindBool},
-		"cryptoConfig":                       {Kind: jackson.KindObject, Obj: cryptoSchema},
-		"batchBuilder":                       {Kind: jackson.KindString},
-		"compressionType":                    {Kind: jackson.KindEnum, Enum: enumCompression},
-	}}
-	resourcesSchema = &jackson.Schema{
-		Props: map[string]jackson.Prop{"cpu": {Kind: jackson.KindDouble}, "ram": {Kind: jackson.KindLong}, "disk": {Kind: jackson.KindLong}},
-		Defaults: map[string]any{
-			"cpu": json.Number("1.0"), "ram": json.Number(strconv.Itoa(defaultRAM)), "disk": json.Number(strconv.Itoa(defaultDisk)),
-		},
-	}
-	windowSchema = &jackson.Schema{Props: map[string]jackson.Prop{
-		"windowLengthCount":             {Kind: jackson.KindInt},
-		"windowLengthDurationMs":        {Kind: jackson.KindLong},
-		"slidingIntervalCount":          {Kind: jackson.KindInt},
-		"slidingIntervalDurationMs":     {Kind: jackson.KindLong},
-		"lateDataTopic":                 {Kind: jackson.KindString},
-		"maxLagMs":                      {Kind: jackson.KindLong},
-		"watermarkEmitIntervalMs":       {Kind: jackson.KindLong},
-		"timestampExtractorClassName":   {Kind: jackson.KindString},
-		"actualWindowFunctionClassName": {Kind: jackson.KindString},
-		"processingGuarantees":          {Kind: jackson.KindEnum, Enum: enumWindowGuarantees},
-	}}
-	functionConfigSchema = &jackson.Schema{
-		Props: map[string]jackson.Prop{
-			"runtimeFlags":                   {Kind: jackson.KindString},
-			"tenant":                         {Kind: jackson.KindString},
-			"namespace":                      {Kind: jackson.KindString},
-			"name":                           {Kind: jackson.KindString},
-			"className":                      {Kind: jackson.KindString},
-			"inputs":                         {Kind: jackson.KindStringList},
-			"customSerdeInputs":              {Kind: jackson.KindStringMap},
-			"topicsPattern":                  {Kind: jackson.KindString},
-			"customSchemaInputs":             {Kind: jackson.KindStringMap},
-			"customSchemaOutputs":            {Kind: jackson.KindStringMap},
-			"inputSpecs":                     {Kind: jackson.KindObjectMap, Obj: consumerSchema},
-			"inputTypeClassName":             {Kind: jackson.KindString},
-			"output":                         {Kind: jackson.KindString},
-			"producerConfig":                 {Kind: jackson.KindObject, Obj: producerSchema},
-			"outputSchemaType":               {Kind: jackson.KindString},
-			"outputTypeClassName":            {Kind: jackson.KindString},
-			"outputSerdeClassName":           {Kind: jackson.KindString},
-			"logTopic":                       {Kind: jackson.KindString},
-			"processingGuarantees":           {Kind: jackson.KindEnum, Enum: enumGuarantees},
-			"retainOrdering":                 {Kind: jackson.KindBool},
-			"retainKeyOrdering":              {Kind: jackson.KindBool},
-			"batchBuilder":                   {Kind: jackson.KindString},
-			"forwardSourceMessageProperty":   {Kind: jackson.KindBool},
-			"userConfig":                     {Kind: jackson.KindAnyMap},
-			"secrets":                        {Kind: jackson.KindAnyMap},
-			"runtime":                        {Kind: jackson.KindEnum, Enum: enumRuntime},
-			"autoAck":                        {Kind: jackson.KindBool},
-			"maxMessageRetries":              {Kind: jackson.KindInt},
-			"deadLetterTopic":                {Kind: jackson.KindString},
-			"subName":                        {Kind: jackson.KindString},
-			"parallelism":                    {Kind: jackson.KindInt},
-			"resources":                      {Kind: jackson.KindObject, Obj: resourcesSchema},
-			"fqfn":                           {Kind: jackson.KindString},
-			"windowConfig":                   {Kind: jackson.KindObject, Obj: windowSchema},
-			"timeoutMs":                      {Kind: jackson.KindLong},
-			"jar":                            {Kind: jackson.KindString},
-			"py":                             {Kind: jackson.KindString},
-			"go":                             {Kind: jackson.KindString},
-			"functionType":                   {Kind: jackson.KindString},
-			"cleanupSubscription":            {Kind: jackson.KindBool},
-			"customRuntimeOptions":           {Kind: jackson.KindString},
-			"maxPendingAsyncRequests":        {Kind: jackson.KindInt},
-			"exposePulsarAdminClientEnabled": {Kind: jackson.KindBool},
-			"skipToLatest":                   {Kind: jackson.KindBool},
-			"subscriptionPosition":           {Kind: jackson.KindEnum, Enum: enumPosition},
-		},
-		Defaults: map[string]any{"subscriptionPosition": "Latest"},
-	}
-)
-
 // ParseFunction binds the functionConfig part. A missing, empty or
 // "null" part gives (nil, nil): "Function config is not provided".
 func ParseFunction(data []byte) (*Function, error) {
-	if len(strings.TrimSpace(string(data))) == 0 {
-		return nil, nil
-	}
-	fc := new(Function)
-	isNull, err := jackson.Decode(data, functionConfigSchema, fc)
-	if err != nil || isNull {
-		return nil, err
-	}
-	fc.UserConfig = typedAnyMap(fc.UserConfig)
-	fc.Secrets = typedAnyMap(fc.Secrets)
-	for _, cc := range fc.InputSpecs {
-		if cc.CryptoConfig != nil {
-			cc.CryptoConfig.CryptoKeyReaderConfig = typedAnyMap(cc.CryptoConfig.CryptoKeyReaderConfig)
-		}
-	}
-	if fc.ProducerConfig != nil && fc.ProducerConfig.CryptoConfig != nil {
-		fc.ProducerConfig.CryptoConfig.CryptoKeyReaderConfig = typedAnyMap(fc.ProducerConfig.CryptoConfig.CryptoKeyReaderConfig)
-	}
-	return fc, nil
+	return parse[Function](data, functionConfigSchema)
 }
 
 // typedAnyMap types the json.Numbers of a decoded Map<String, Object> the
