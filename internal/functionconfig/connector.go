@@ -32,37 +32,6 @@ const (
 	batchSourceClassKey   = "__BATCHSOURCECLASSNAME__"
 )
 
-// Source is Java's org.apache.pulsar.common.io.SourceConfig (4.0.8),
-// fields in declaration order (Jackson's output order).
-type Source struct {
-	Tenant               *string            `json:"tenant,omitzero"`
-	Namespace            *string            `json:"namespace,omitzero"`
-	Name                 *string            `json:"name,omitzero"`
-	ClassName            *string            `json:"className,omitzero"`
-	TopicName            *string            `json:"topicName,omitzero"`
-	ProducerConfig       *producerConfig    `json:"producerConfig,omitzero"`
-	SerdeClassName       *string            `json:"serdeClassName,omitzero"`
-	SchemaType           *string            `json:"schemaType,omitzero"`
-	Configs              map[string]any     `json:"configs,omitzero"`
-	Secrets              map[string]any     `json:"secrets,omitzero"`
-	Parallelism          *int32             `json:"parallelism,omitzero"`
-	ProcessingGuarantees *string            `json:"processingGuarantees,omitzero" enum:"guarantees"`
-	Resources            *resourcesConfig   `json:"resources,omitzero"`
-	SourceType           *string            `json:"sourceType,omitzero"`
-	Archive              *string            `json:"archive,omitzero"`
-	RuntimeFlags         *string            `json:"runtimeFlags,omitzero"`
-	CustomRuntimeOptions *string            `json:"customRuntimeOptions,omitzero"`
-	BatchSourceConfig    *batchSourceConfig `json:"batchSourceConfig,omitzero"`
-	BatchBuilder         *string            `json:"batchBuilder,omitzero"`
-	LogTopic             *string            `json:"logTopic,omitzero"`
-}
-
-// batchSourceConfig is Java's BatchSourceConfig.
-type batchSourceConfig struct {
-	DiscoveryTriggererClassName *string        `json:"discoveryTriggererClassName,omitzero"`
-	DiscoveryTriggererConfig    map[string]any `json:"discoveryTriggererConfig,omitzero"`
-}
-
 // gson is the batch source config as Gson writes it into the configs.
 func (b *batchSourceConfig) gson() jackson.GsonObject {
 	o := jackson.GsonObject{}
@@ -73,43 +42,6 @@ func (b *batchSourceConfig) gson() jackson.GsonObject {
 		o = append(o, jackson.GsonField{Name: "discoveryTriggererConfig", Value: b.DiscoveryTriggererConfig})
 	}
 	return o
-}
-
-// Sink is Java's org.apache.pulsar.common.io.SinkConfig (4.0.8).
-type Sink struct {
-	Tenant                       *string                    `json:"tenant,omitzero"`
-	Namespace                    *string                    `json:"namespace,omitzero"`
-	Name                         *string                    `json:"name,omitzero"`
-	ClassName                    *string                    `json:"className,omitzero"`
-	SourceSubscriptionName       *string                    `json:"sourceSubscriptionName,omitzero"`
-	SourceSubscriptionPosition   *string                    `json:"sourceSubscriptionPosition,omitzero" enum:"position"`
-	Inputs                       []string                   `json:"inputs,omitzero"`
-	TopicToSerdeClassName        map[string]string          `json:"topicToSerdeClassName,omitzero"`
-	TopicsPattern                *string                    `json:"topicsPattern,omitzero"`
-	TopicToSchemaType            map[string]string          `json:"topicToSchemaType,omitzero"`
-	TopicToSchemaProperties      map[string]string          `json:"topicToSchemaProperties,omitzero"`
-	InputSpecs                   map[string]*consumerConfig `json:"inputSpecs,omitzero"`
-	MaxMessageRetries            *int32                     `json:"maxMessageRetries,omitzero"`
-	DeadLetterTopic              *string                    `json:"deadLetterTopic,omitzero"`
-	Configs                      map[string]any             `json:"configs,omitzero"`
-	Secrets                      map[string]any             `json:"secrets,omitzero"`
-	Parallelism                  *int32                     `json:"parallelism,omitzero"`
-	ProcessingGuarantees         *string                    `json:"processingGuarantees,omitzero" enum:"guarantees"`
-	RetainOrdering               *bool                      `json:"retainOrdering,omitzero"`
-	RetainKeyOrdering            *bool                      `json:"retainKeyOrdering,omitzero"`
-	Resources                    *resourcesConfig           `json:"resources,omitzero"`
-	AutoAck                      *bool                      `json:"autoAck,omitzero"`
-	TimeoutMs                    *int64                     `json:"timeoutMs,omitzero"`
-	NegativeAckRedeliveryDelayMs *int64                     `json:"negativeAckRedeliveryDelayMs,omitzero"`
-	SinkType                     *string                    `json:"sinkType,omitzero"`
-	Archive                      *string                    `json:"archive,omitzero"`
-	CleanupSubscription          *bool                      `json:"cleanupSubscription,omitzero"`
-	RuntimeFlags                 *string                    `json:"runtimeFlags,omitzero"`
-	CustomRuntimeOptions         *string                    `json:"customRuntimeOptions,omitzero"`
-	TransformFunction            *string                    `json:"transformFunction,omitzero"`
-	TransformFunctionClassName   *string                    `json:"transformFunctionClassName,omitzero"`
-	TransformFunctionConfig      *string                    `json:"transformFunctionConfig,omitzero"`
-	LogTopic                     *string                    `json:"logTopic,omitzero"`
 }
 
 // parseSourceConfig binds the sourceConfig part; missing, empty or "null"
@@ -361,19 +293,9 @@ func SourceFromDetails(fd *pb.FunctionDetails) (*Source, error) {
 		sc.readBatchConfig(configs)
 		sc.Configs = configs
 	}
-	sink := fd.GetSink()
-	sc.TopicName = ptr(sink.GetTopic())
-	if sink.GetSchemaType() != "" {
-		sc.SchemaType = ptr(sink.GetSchemaType())
-	}
-	if sink.GetSerDeClassName() != "" {
-		sc.SerdeClassName = ptr(sink.GetSerDeClassName())
-	}
-	pc, err := producerFromSpec(sink.GetProducerSpec())
-	if err != nil {
+	if err := sourceRules.view(sc).outputFromDetails(fd.GetSink()); err != nil {
 		return nil, err
 	}
-	sc.ProducerConfig = pc
 	return sc, nil
 }
 

@@ -58,6 +58,9 @@ type kindRules struct {
 	namesDifferMsg string
 	// alwaysAutoAck: a source acks always (SourceConfig has no autoAck).
 	alwaysAutoAck bool
+	// outputTopicAlways: convertFromDetails reads a source's topicName back
+	// even when empty; a function's output only when set.
+	outputTopicAlways bool
 	// updateMerges are the properties validateUpdate takes from the update
 	// when it sets them (strings: when not empty).
 	updateMerges []prop
@@ -101,6 +104,7 @@ const (
 	pOutputSerde
 	pOutputSchema
 	pRuntime
+	pOutput
 )
 
 // The checks validateUpdate shares, in the order the kinds run them.
@@ -135,7 +139,8 @@ var (
 	}
 	sourceRules = &kindRules{
 		noun: "Source", componentType: pb.FunctionDetails_SOURCE,
-		className: identityFunctionClass, alwaysAutoAck: true,
+		fields:    map[prop]string{pOutput: "TopicName", pOutputSerde: "SerdeClassName", pOutputSchema: "SchemaType"},
+		className: identityFunctionClass, alwaysAutoAck: true, outputTopicAlways: true,
 		namesDifferMsg: "Function Names differ",
 		updateMerges: []prop{pClassName, pConfigs, pSecrets, pLogTopic, pParallelism, pArchive, pRuntimeFlags,
 			pCustomRuntimeOptions, pProducerConfig},
@@ -168,7 +173,7 @@ var defaultFields = map[prop]string{
 	pDeadLetter: "DeadLetterTopic", pSecrets: "Secrets", pResources: "Resources", pRuntimeFlags: "RuntimeFlags",
 	pCustomRuntimeOptions: "CustomRuntimeOptions", pClassName: "ClassName", pArchive: "Archive",
 	pConfigs: "Configs", pProducerConfig: "ProducerConfig", pOutputSerde: "OutputSerdeClassName",
-	pOutputSchema: "OutputSchemaType", pRuntime: "Runtime",
+	pOutputSchema: "OutputSchemaType", pRuntime: "Runtime", pOutput: "Output",
 }
 
 // view is a config seen through the shared properties: a pointer to the
@@ -446,6 +451,25 @@ func (w view) fromDetails(fd *pb.FunctionDetails) error {
 	if d := src.GetNegativeAckRedeliveryDelayMs(); d > 0 {
 		set(w, pNackDelayMs, ptr(int64(d)))
 	}
+	return nil
+}
+
+// outputFromDetails reads the producing side back (functions, sources).
+func (w view) outputFromDetails(sink *pb.SinkSpec) error {
+	if t := sink.GetTopic(); t != "" || w.r.outputTopicAlways {
+		set(w, pOutput, ptr(t))
+	}
+	if s := sink.GetSerDeClassName(); s != "" {
+		set(w, pOutputSerde, ptr(s))
+	}
+	if s := sink.GetSchemaType(); s != "" {
+		set(w, pOutputSchema, ptr(s))
+	}
+	pc, err := producerFromSpec(sink.GetProducerSpec())
+	if err != nil {
+		return err
+	}
+	set(w, pProducerConfig, pc)
 	return nil
 }
 

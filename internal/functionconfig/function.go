@@ -47,110 +47,6 @@ const (
 	msgJavaPackageMissng = "Function package is not provided"
 )
 
-// Function is Java's org.apache.pulsar.common.functions.FunctionConfig
-// (4.0.8). Pointers because Java's fields are nullable; field order is
-// Jackson's output order (declaration order).
-type Function struct {
-	RuntimeFlags                   *string                    `json:"runtimeFlags,omitzero"`
-	Tenant                         *string                    `json:"tenant,omitzero"`
-	Namespace                      *string                    `json:"namespace,omitzero"`
-	Name                           *string                    `json:"name,omitzero"`
-	ClassName                      *string                    `json:"className,omitzero"`
-	Inputs                         []*string                  `json:"inputs,omitzero"`
-	CustomSerdeInputs              map[string]string          `json:"customSerdeInputs,omitzero"`
-	TopicsPattern                  *string                    `json:"topicsPattern,omitzero"`
-	CustomSchemaInputs             map[string]string          `json:"customSchemaInputs,omitzero"`
-	CustomSchemaOutputs            map[string]string          `json:"customSchemaOutputs,omitzero"`
-	InputSpecs                     map[string]*consumerConfig `json:"inputSpecs,omitzero"`
-	InputTypeClassName             *string                    `json:"inputTypeClassName,omitzero"`
-	Output                         *string                    `json:"output,omitzero"`
-	ProducerConfig                 *producerConfig            `json:"producerConfig,omitzero"`
-	OutputSchemaType               *string                    `json:"outputSchemaType,omitzero"`
-	OutputTypeClassName            *string                    `json:"outputTypeClassName,omitzero"`
-	OutputSerdeClassName           *string                    `json:"outputSerdeClassName,omitzero"`
-	LogTopic                       *string                    `json:"logTopic,omitzero"`
-	ProcessingGuarantees           *string                    `json:"processingGuarantees,omitzero" enum:"guarantees"`
-	RetainOrdering                 *bool                      `json:"retainOrdering,omitzero"`
-	RetainKeyOrdering              *bool                      `json:"retainKeyOrdering,omitzero"`
-	BatchBuilder                   *string                    `json:"batchBuilder,omitzero"`
-	ForwardSourceMessageProperty   *bool                      `json:"forwardSourceMessageProperty,omitzero"`
-	UserConfig                     map[string]any             `json:"userConfig,omitzero"`
-	Secrets                        map[string]any             `json:"secrets,omitzero"`
-	Runtime                        *string                    `json:"runtime,omitzero" enum:"runtime"`
-	AutoAck                        *bool                      `json:"autoAck,omitzero"`
-	MaxMessageRetries              *int32                     `json:"maxMessageRetries,omitzero"`
-	DeadLetterTopic                *string                    `json:"deadLetterTopic,omitzero"`
-	SubName                        *string                    `json:"subName,omitzero"`
-	Parallelism                    *int32                     `json:"parallelism,omitzero"`
-	Resources                      *resourcesConfig           `json:"resources,omitzero"`
-	FQFN                           *string                    `json:"fqfn,omitzero"`
-	WindowConfig                   *windowConfig              `json:"windowConfig,omitzero"`
-	TimeoutMs                      *int64                     `json:"timeoutMs,omitzero"`
-	Jar                            *string                    `json:"jar,omitzero"`
-	Py                             *string                    `json:"py,omitzero"`
-	Go                             *string                    `json:"go,omitzero"`
-	FunctionType                   *string                    `json:"functionType,omitzero"`
-	CleanupSubscription            *bool                      `json:"cleanupSubscription,omitzero"`
-	CustomRuntimeOptions           *string                    `json:"customRuntimeOptions,omitzero"`
-	MaxPendingAsyncRequests        *int32                     `json:"maxPendingAsyncRequests,omitzero"`
-	ExposePulsarAdminClientEnabled *bool                      `json:"exposePulsarAdminClientEnabled,omitzero"`
-	SkipToLatest                   *bool                      `json:"skipToLatest,omitzero"`
-	SubscriptionPosition           *string                    `json:"subscriptionPosition,omitzero" enum:"position"`
-}
-
-// consumerConfig is Java's ConsumerConfig. Jackson names isRegexPattern
-// "regexPattern" and writes it last.
-type consumerConfig struct {
-	SchemaType         *string           `json:"schemaType,omitzero"`
-	SerdeClassName     *string           `json:"serdeClassName,omitzero"`
-	SchemaProperties   map[string]string `json:"schemaProperties,omitzero"`
-	ConsumerProperties map[string]string `json:"consumerProperties,omitzero"`
-	ReceiverQueueSize  *int32            `json:"receiverQueueSize,omitzero"`
-	CryptoConfig       *cryptoConfig     `json:"cryptoConfig,omitzero"`
-	PoolMessages       bool              `json:"poolMessages"`
-	RegexPattern       bool              `json:"regexPattern"`
-}
-
-// producerConfig is Java's ProducerConfig (4.0.8: no batchingConfig).
-type producerConfig struct {
-	MaxPendingMessages                 *int32        `json:"maxPendingMessages,omitzero"`
-	MaxPendingMessagesAcrossPartitions *int32        `json:"maxPendingMessagesAcrossPartitions,omitzero"`
-	UseThreadLocalProducers            *bool         `json:"useThreadLocalProducers,omitzero"`
-	CryptoConfig                       *cryptoConfig `json:"cryptoConfig,omitzero"`
-	BatchBuilder                       *string       `json:"batchBuilder,omitzero"`
-	CompressionType                    *string       `json:"compressionType,omitzero" enum:"compression"`
-}
-
-// cryptoConfig is Java's CryptoConfig.
-type cryptoConfig struct {
-	CryptoKeyReaderClassName    *string        `json:"cryptoKeyReaderClassName,omitzero"`
-	CryptoKeyReaderConfig       map[string]any `json:"cryptoKeyReaderConfig,omitzero"`
-	EncryptionKeys              []string       `json:"encryptionKeys,omitzero"`
-	ProducerCryptoFailureAction *string        `json:"producerCryptoFailureAction,omitzero" enum:"producerCrypto"`
-	ConsumerCryptoFailureAction *string        `json:"consumerCryptoFailureAction,omitzero" enum:"consumerCrypto"`
-}
-
-// resourcesConfig is Java's Resources; a new one holds the defaults.
-type resourcesConfig struct {
-	CPU  *jackson.Double `json:"cpu,omitzero"`
-	RAM  *int64          `json:"ram,omitzero"`
-	Disk *int64          `json:"disk,omitzero"`
-}
-
-// windowConfig is Java's WindowConfig.
-type windowConfig struct {
-	WindowLengthCount             *int32  `json:"windowLengthCount,omitzero"`
-	WindowLengthDurationMs        *int64  `json:"windowLengthDurationMs,omitzero"`
-	SlidingIntervalCount          *int32  `json:"slidingIntervalCount,omitzero"`
-	SlidingIntervalDurationMs     *int64  `json:"slidingIntervalDurationMs,omitzero"`
-	LateDataTopic                 *string `json:"lateDataTopic,omitzero"`
-	MaxLagMs                      *int64  `json:"maxLagMs,omitzero"`
-	WatermarkEmitIntervalMs       *int64  `json:"watermarkEmitIntervalMs,omitzero"`
-	TimestampExtractorClassName   *string `json:"timestampExtractorClassName,omitzero"`
-	ActualWindowFunctionClassName *string `json:"actualWindowFunctionClassName,omitzero"`
-	ProcessingGuarantees          *string `json:"processingGuarantees,omitzero" enum:"windowGuarantees"`
-}
-
 // gson is the window config as Gson writes it into userConfig.
 func (w *windowConfig) gson() jackson.GsonObject {
 	o := jackson.GsonObject{}
@@ -758,26 +654,16 @@ func FromDetails(fd *pb.FunctionDetails) (*Function, error) {
 		return nil, err
 	}
 	sink := fd.GetSink()
-	if sink.GetTopic() != "" {
-		fc.Output = ptr(sink.GetTopic())
-	}
-	if sink.GetSerDeClassName() != "" {
-		fc.OutputSerdeClassName = ptr(sink.GetSerDeClassName())
-	}
-	if sink.GetSchemaType() != "" {
-		fc.OutputSchemaType = ptr(sink.GetSchemaType())
-	}
-	pc, err := producerFromSpec(sink.GetProducerSpec())
-	if err != nil {
+	if err := functionRules.view(fc).outputFromDetails(sink); err != nil {
 		return nil, err
 	}
-	fc.ProducerConfig = pc
 	if sink.GetForwardSourceMessageProperty() {
 		fc.ForwardSourceMessageProperty = ptr(true)
 	}
 	fc.Runtime = ptr(fd.GetRuntime().String())
 	userConfig := map[string]any{}
 	if fd.GetUserConfig() != "" {
+		var err error
 		if userConfig, err = jackson.ParseGsonMap(fd.GetUserConfig()); err != nil {
 			return nil, fmt.Errorf("userConfig of %s: %w", fqfnOf(fd.GetTenant(), fd.GetNamespace(), fd.GetName()), err)
 		}

@@ -212,7 +212,7 @@ func checkTypeArguments(t *testing.T, jar, golden string) {
 	for class, modes := range want {
 		for mode, w := range modes {
 			t.Run(class+"/"+mode, func(t *testing.T) {
-				fc := &Function{ClassName: ptr(class)}
+				fc := &Function{Ident: Ident{ClassName: ptr(class)}}
 				if mode == "window" {
 					fc.WindowConfig = &windowConfig{}
 				}
