@@ -14,6 +14,7 @@ package functionconfig
 import (
 	"encoding/json"
 	"errors"
+	"io"
 	"strings"
 
 	"github.com/pulsar-functions-worker/pulsar-functions-worker/internal/jackson"
@@ -141,17 +142,38 @@ func jacksonConfigs(s string) (map[string]any, error) {
 	return typedAnyMap(m), nil
 }
 
-// connectorClass is the class a connector runs: the config's className, or
-// the one the NAR's pulsar-io.yaml names.
-func connectorClass(className *string, pkg *javaclass.Package, kind string, defined string) (string, error) {
+// openConnector opens the connector's package (a NAR or jar) and finds
+// the class it runs: the config's className, else the one the NAR's
+// pulsar-io.yaml names; it must be in the package.
+func (r *kindRules) openConnector(pkgPath string, className *string) (*javaclass.Package, io.Closer, string, error) {
+	pkg, closer, err := javaclass.Open(pkgPath)
+	if err != nil {
+		return nil, nil, "", Invalid("%s", err.Error())
+	}
+	class, err := r.connectorClass(className, pkg)
+	if err == nil && pkg.Lookup(class) == nil {
+		err = Invalid(r.classNotFoundMsg, class)
+	}
+	if err != nil {
+		closer.Close()
+		return nil, nil, "", err
+	}
+	return pkg, closer, class, nil
+}
+
+func (r *kindRules) connectorClass(className *string, pkg *javaclass.Package) (string, error) {
 	if className != nil {
 		return *className, nil
 	}
 	if !pkg.IsNar {
-		return "", Invalid("%s package doesn't contain the META-INF/services/pulsar-io.yaml file.", kind)
+		return "", Invalid("%s package doesn't contain the META-INF/services/pulsar-io.yaml file.", r.noun)
+	}
+	defined := pkg.Definition.SinkClass
+	if r.componentType == pb.FunctionDetails_SOURCE {
+		defined = pkg.Definition.SourceClass
 	}
 	if defined == "" {
-		return "", Invalid("Failed to extract %s class from archive", strings.ToLower(kind))
+		return "", Invalid("Failed to extract %s class from archive", strings.ToLower(r.noun))
 	}
 	return defined, nil
 }
@@ -178,18 +200,11 @@ func (sc *Source) validateAndExtract(pkgPath string) (extractedSource, error) {
 	if err := sc.validateFields(); err != nil {
 		return ex, err
 	}
-	pkg, closer, err := javaclass.Open(pkgPath)
-	if err != nil {
-		return ex, Invalid("%s", err.Error())
-	}
-	defer closer.Close()
-	class, err := connectorClass(sc.ClassName, pkg, "Source", pkg.Definition.SourceClass)
+	pkg, closer, class, err := sourceRules.openConnector(pkgPath, sc.ClassName)
 	if err != nil {
 		return ex, err
 	}
-	if pkg.Lookup(class) == nil {
-		return ex, Invalid("Source class %s not found in class loader", class)
-	}
+	defer closer.Close()
 	isSource := pkg.Assignable(class, sourceInterface)
 	isBatch := pkg.Assignable(class, batchSourceInterface)
 	if !isSource && !isBatch && !pkg.Incomplete {
@@ -434,18 +449,11 @@ func (sc *Sink) validateAndExtract(pkgPath string) (extractedSink, error) {
 	if err := sc.validateFields(); err != nil {
 		return ex, err
 	}
-	pkg, closer, err := javaclass.Open(pkgPath)
-	if err != nil {
-		return ex, Invalid("%s", err.Error())
-	}
-	defer closer.Close()
-	class, err := connectorClass(sc.ClassName, pkg, "Sink", pkg.Definition.SinkClass)
+	pkg, closer, class, err := sinkRules.openConnector(pkgPath, sc.ClassName)
 	if err != nil {
 		return ex, err
 	}
-	if pkg.Lookup(class) == nil {
-		return ex, Invalid("Sink class %s not found", class)
-	}
+	defer closer.Close()
 	typeArg, err := pkg.ConnectorTypeArg(class, sinkInterface)
 	if err != nil {
 		return ex, Invalid("%s", err.Error())

@@ -58,6 +58,9 @@ type kindRules struct {
 	namesDifferMsg string
 	// alwaysAutoAck: a source acks always (SourceConfig has no autoAck).
 	alwaysAutoAck bool
+	// classNotFoundMsg is the message for a connector class the package
+	// lacks.
+	classNotFoundMsg string
 	// outputTopicAlways: convertFromDetails reads a source's topicName back
 	// even when empty; a function's output only when set.
 	outputTopicAlways bool
@@ -141,7 +144,8 @@ var (
 		noun: "Source", componentType: pb.FunctionDetails_SOURCE,
 		fields:    map[prop]string{pOutput: "TopicName", pOutputSerde: "SerdeClassName", pOutputSchema: "SchemaType"},
 		className: identityFunctionClass, alwaysAutoAck: true, outputTopicAlways: true,
-		namesDifferMsg: "Function Names differ",
+		classNotFoundMsg: "Source class %s not found in class loader",
+		namesDifferMsg:   "Function Names differ",
 		updateMerges: []prop{pClassName, pConfigs, pSecrets, pLogTopic, pParallelism, pArchive, pRuntimeFlags,
 			pCustomRuntimeOptions, pProducerConfig},
 		updateChecks: []updateCheck{guaranteesFixed},
@@ -154,6 +158,7 @@ var (
 			pNackDelayMs: "NegativeAckRedeliveryDelayMs",
 		},
 		className: identityFunctionClass, minRetries: 1, blankIsUnset: true, orderingFromSubscription: true,
+		classNotFoundMsg:    "Sink class %s not found",
 		inputsKeepGivenSpec: true, namesDifferMsg: "Sink Names differ",
 		updateMerges: []prop{pClassName, pConfigs, pSecrets, pParallelism, pTimeoutMs, pCleanup, pArchive,
 			pRuntimeFlags, pCustomRuntimeOptions, pLogTopic},

@@ -264,16 +264,8 @@ func (fc *Function) doCommonChecks() error {
 			return err
 		}
 	}
-	if r := fc.Resources; r != nil {
-		if r.CPU != nil && *r.CPU <= 0 {
-			return Invalid("The cpu allocation for the function must be positive")
-		}
-		if r.RAM != nil && *r.RAM <= 0 {
-			return Invalid("The ram allocation for the function must be positive")
-		}
-		if r.Disk != nil && *r.Disk <= 0 {
-			return Invalid("The disk allocation for the function must be positive")
-		}
+	if err := validateResources(fc.Resources); err != nil {
+		return err
 	}
 	if fc.TimeoutMs != nil && *fc.TimeoutMs <= 0 {
 		return Invalid("Function timeout must be a positive number")
