@@ -335,19 +335,9 @@ func (sc *Source) readBatchConfig(configs map[string]any) {
 	delete(configs, batchSourceClassKey)
 }
 
-// clone is a deep enough copy for validateUpdate (Java clones through JSON).
-func (sc *Source) clone() *Source {
-	b, _ := json.Marshal(sc)
-	out := new(Source)
-	_ = json.Unmarshal(b, out)
-	out.Configs = typedAnyMap(out.Configs)
-	out.Secrets = typedAnyMap(out.Secrets)
-	return out
-}
-
 // validateSourceUpdate is SourceConfigUtils.validateUpdate.
 func validateSourceUpdate(existing, newConfig *Source) (*Source, error) {
-	merged := existing.clone()
+	merged := sourceRules.updateOf(existing).(*Source)
 	if err := sourceRules.update(sourceRules.view(existing), sourceRules.view(newConfig), sourceRules.view(merged)); err != nil {
 		return nil, err
 	}
@@ -373,8 +363,7 @@ func validateSourceUpdate(existing, newConfig *Source) (*Source, error) {
 // ForResponse prepares the config for encoding.
 func (sc *Source) ForResponse() *Source {
 	out := *sc
-	out.Configs = jacksonMap(sc.Configs)
-	out.Secrets = jacksonMap(sc.Secrets)
+	sourceRules.forResponse(&out)
 	return &out
 }
 
@@ -526,18 +515,9 @@ func SinkFromDetails(fd *pb.FunctionDetails) (*Sink, error) {
 	return sc, nil
 }
 
-func (sc *Sink) clone() *Sink {
-	b, _ := json.Marshal(sc)
-	out := new(Sink)
-	_ = json.Unmarshal(b, out)
-	out.Configs = typedAnyMap(out.Configs)
-	out.Secrets = typedAnyMap(out.Secrets)
-	return out
-}
-
 // validateSinkUpdate is SinkConfigUtils.validateUpdate.
 func validateSinkUpdate(existing, newConfig *Sink) (*Sink, error) {
-	merged := existing.clone()
+	merged := sinkRules.updateOf(existing).(*Sink)
 	if err := sinkRules.update(sinkRules.view(existing), sinkRules.view(newConfig), sinkRules.view(merged)); err != nil {
 		return nil, err
 	}
@@ -557,8 +537,7 @@ func validateSinkUpdate(existing, newConfig *Sink) (*Sink, error) {
 // ForResponse prepares the config for encoding.
 func (sc *Sink) ForResponse() *Sink {
 	out := *sc
-	out.Configs = jacksonMap(sc.Configs)
-	out.Secrets = jacksonMap(sc.Secrets)
+	sinkRules.forResponse(&out)
 	return &out
 }
 

@@ -9,6 +9,7 @@ package functionconfig
 // config, a sink's connector configs) stays with that kind.
 
 import (
+	"encoding/json"
 	"fmt"
 	"reflect"
 	"strings"
@@ -630,4 +631,27 @@ func (r *kindRules) mergeInputSpecs(e, n, merged view) error {
 // maps start empty.
 func builtConsumerConfig(regex bool) *consumerConfig {
 	return &consumerConfig{SchemaProperties: map[string]string{}, ConsumerProperties: map[string]string{}, RegexPattern: regex}
+}
+
+// updateOf is the copy of existing an update is merged onto: a deep enough
+// copy (Java clones through JSON), configs and secrets typed as Jackson
+// types them.
+func (r *kindRules) updateOf(existing any) any {
+	b, _ := json.Marshal(existing)
+	out := reflect.New(reflect.TypeOf(existing).Elem())
+	_ = json.Unmarshal(b, out.Interface())
+	w := r.view(out.Interface())
+	for _, p := range []prop{pConfigs, pSecrets} {
+		set(w, p, typedAnyMap(get[map[string]any](w, p)))
+	}
+	return out.Interface()
+}
+
+// forResponse types a connector's configs and secrets as Jackson prints
+// them.
+func (r *kindRules) forResponse(cfg any) {
+	w := r.view(cfg)
+	for _, p := range []prop{pConfigs, pSecrets} {
+		set(w, p, jacksonMap(get[map[string]any](w, p)))
+	}
 }
