@@ -817,10 +817,3 @@ func ValidateUpdate(existing, newConfig *Function) (*Function, error) {
 	}
 	return &merged, nil
 }
-
-func equalPtr[T comparable](a, b *T) bool {
-	if a == nil || b == nil {
-		return a == b
-	}
-	return *a == *b
-}
