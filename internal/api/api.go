@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/pulsar-functions-worker/pulsar-functions-worker/internal/cluster"
+	"github.com/pulsar-functions-worker/pulsar-functions-worker/internal/functionconfig"
 	"github.com/pulsar-functions-worker/pulsar-functions-worker/internal/pb"
 	"github.com/pulsar-functions-worker/pulsar-functions-worker/internal/version"
 )
@@ -304,3 +305,19 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 	w.WriteHeader(code)
 	_, _ = w.Write(b)
 }
+
+// Small helpers for Java's nullable fields.
+
+func ptr[T any](v T) *T { return &v }
+
+func str(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
+func isEmpty(s *string) bool { return s == nil || *s == "" }
+
+// invalid is a 400 with Java's message: an IllegalArgumentException.
+func invalid(format string, args ...any) error { return functionconfig.Invalid(format, args...) }

@@ -29,6 +29,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/pulsar-functions-worker/pulsar-functions-worker/internal/cluster"
+	"github.com/pulsar-functions-worker/pulsar-functions-worker/internal/functionconfig"
 	"github.com/pulsar-functions-worker/pulsar-functions-worker/internal/pb"
 )
 
@@ -232,7 +233,7 @@ func (s *Server) kindChecks(r *http.Request, k componentKind) (*pb.FunctionMetaD
 		return nil, fail(http.StatusBadRequest, "%s name is not provided", k.typeWord)
 	}
 	md, ok := s.functions.Function(t, ns, name)
-	if !ok || calculateSubjectType(md.GetFunctionDetails()) != k.ctype {
+	if !ok || functionconfig.CalculateSubjectType(md.GetFunctionDetails()) != k.ctype {
 		return nil, fail(http.StatusNotFound, "%s %s doesn't exist", k.typeWord, name)
 	}
 	return md, nil

@@ -9,19 +9,17 @@ package api
 // restart are served elsewhere.
 
 import (
-	"archive/zip"
 	"context"
-	"encoding/json"
-	"errors"
-	"io"
 	"net/http"
 	"sort"
 	"strings"
 	"time"
 
-	"go.yaml.in/yaml/v3"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/pulsar-functions-worker/pulsar-functions-worker/internal/functionconfig"
+	"github.com/pulsar-functions-worker/pulsar-functions-worker/internal/jackson"
+	"github.com/pulsar-functions-worker/pulsar-functions-worker/internal/javaclass"
 	"github.com/pulsar-functions-worker/pulsar-functions-worker/internal/pb"
 )
 
@@ -44,11 +42,7 @@ type FunctionDefinition struct {
 }
 
 // ConfigFieldDefinition is Java's org.apache.pulsar.common.io.ConfigFieldDefinition.
-type ConfigFieldDefinition struct {
-	FieldName  string          `json:"fieldName"`
-	TypeName   string          `json:"typeName"`
-	Attributes fieldAttributes `json:"attributes"`
-}
+type ConfigFieldDefinition = javaclass.ConfigFieldDefinition
 
 // BuiltinConnector is a built-in connector: its definition and its NAR.
 type BuiltinConnector struct {
@@ -183,7 +177,7 @@ func (s *Server) existingConnector(k *connectorKind, t, ns, name string, missing
 	if !ok {
 		return nil, fail(missingCode, "%s %s doesn't exist", k.name, name)
 	}
-	if calculateSubjectType(md.GetFunctionDetails()) != k.ct {
+	if functionconfig.CalculateSubjectType(md.GetFunctionDetails()) != k.ct {
 		return nil, fail(http.StatusNotFound, "%s %s doesn't exist", k.name, name)
 	}
 	return md, nil
@@ -199,80 +193,10 @@ func (s *Server) builtinConnector(name string) (BuiltinConnector, bool) {
 	return BuiltinConnector{}, false
 }
 
-// connectorConfig is a parsed sourceConfig or sinkConfig part.
-type connectorConfig interface {
-	setPath(t, ns, name string)
-	inferMissing()
-	archive() string
-	// validate checks and converts with the package at pkgPath.
-	validate(pkgPath string) (*pb.FunctionDetails, error)
-}
-
-func (sc *sourceConfig) setPath(t, ns, name string) {
-	sc.Tenant, sc.Namespace, sc.Name = ptr(t), ptr(ns), ptr(name)
-}
-func (sc *sourceConfig) inferMissing()   { sc.inferMissingArguments() }
-func (sc *sourceConfig) archive() string { return str(sc.Archive) }
-func (sc *sourceConfig) validate(pkgPath string) (*pb.FunctionDetails, error) {
-	ex, err := sc.validateAndExtract(pkgPath)
-	if err != nil {
-		return nil, err
-	}
-	return sc.convert(ex)
-}
-
-func (sc *sinkConfig) setPath(t, ns, name string) {
-	sc.Tenant, sc.Namespace, sc.Name = ptr(t), ptr(ns), ptr(name)
-}
-func (sc *sinkConfig) inferMissing()   { sc.inferMissingArguments() }
-func (sc *sinkConfig) archive() string { return str(sc.Archive) }
-func (sc *sinkConfig) validate(pkgPath string) (*pb.FunctionDetails, error) {
-	if !isEmpty(sc.TransformFunction) || !isEmpty(sc.TransformFunctionClassName) {
-		return nil, invalid("Sink transform functions are not supported by this worker")
-	}
-	ex, err := sc.validateAndExtract(pkgPath)
-	if err != nil {
-		return nil, err
-	}
-	return sc.convert(ex)
-}
-
-// parseConnectorConfig binds the kind's config part; (nil, nil) when absent.
-func (k *connectorKind) parseConfig(data []byte) (connectorConfig, error) {
-	if k == sourceKind {
-		sc, err := parseSourceConfig(data)
-		if sc == nil || err != nil {
-			return nil, err
-		}
-		return sc, nil
-	}
-	sc, err := parseSinkConfig(data)
-	if sc == nil || err != nil {
-		return nil, err
-	}
-	return sc, nil
-}
-
-// configFromDetails is convertFromDetails of the kind.
-func (k *connectorKind) configFromDetails(fd *pb.FunctionDetails) (connectorConfig, error) {
-	if k == sourceKind {
-		return sourceFromDetails(fd)
-	}
-	return sinkFromDetails(fd)
-}
-
-// validateUpdate is validateUpdate of the kind.
-func (k *connectorKind) validateUpdate(existing, update connectorConfig) (connectorConfig, error) {
-	if k == sourceKind {
-		return validateSourceUpdate(existing.(*sourceConfig), update.(*sourceConfig))
-	}
-	return validateSinkUpdate(existing.(*sinkConfig), update.(*sinkConfig))
-}
-
 // connectorRequest reads what register and update share, in Java's order
 // except that the caller is authorized before the body is read (see
 // configRequest).
-func (s *Server) connectorRequest(k *connectorKind, r *http.Request) (form *functionForm, cc connectorConfig, t, ns, name string, err error) {
+func (s *Server) connectorRequest(k *connectorKind, r *http.Request) (form *functionForm, cc functionconfig.Connector, t, ns, name string, err error) {
 	if err = s.checkInitialized(); err != nil {
 		return
 	}
@@ -292,10 +216,10 @@ func (s *Server) connectorRequest(k *connectorKind, r *http.Request) (form *func
 			form = nil
 		}
 	}()
-	cc, err = k.parseConfig(form.parts[k.configPart])
+	cc, err = functionconfig.ParseConnector(k.ct, form.parts[k.configPart])
 	if err == nil && len(strings.TrimSpace(string(form.updateOptions))) > 0 {
 		var opts struct{}
-		_, err = decodeJackson(form.updateOptions, &jclassSchema{props: map[string]jprop{"updateAuthData": {kind: kBool}}}, &opts)
+		_, err = jackson.Decode(form.updateOptions, &jackson.Schema{Props: map[string]jackson.Prop{"updateAuthData": {Kind: jackson.KindBool}}}, &opts)
 	}
 	if err != nil {
 		err = fail(http.StatusBadRequest, "Bad Request")
@@ -311,11 +235,11 @@ func (s *Server) connectorRequest(k *connectorKind, r *http.Request) (form *func
 // validateConnector is SourcesImpl/SinksImpl.validateUpdateRequestParams:
 // the path wins, missing values are inferred, a builtin:// archive names
 // the NAR, else the package is the given one.
-func (s *Server) validateConnector(k *connectorKind, t, ns, name string, cc connectorConfig, pkg *localPackage) (*pb.FunctionDetails, error) {
-	cc.setPath(t, ns, name)
-	cc.inferMissing()
+func (s *Server) validateConnector(k *connectorKind, t, ns, name string, cc functionconfig.Connector, pkg *localPackage) (*pb.FunctionDetails, error) {
+	cc.SetPath(t, ns, name)
+	cc.InferMissing()
 	pkgPath := ""
-	if a := cc.archive(); strings.HasPrefix(a, "builtin://") {
+	if a := cc.ArchiveURL(); strings.HasPrefix(a, "builtin://") {
 		c, ok := s.builtinConnector(strings.TrimPrefix(a, "builtin://"))
 		if !ok {
 			return nil, invalid("Built-in %s is not available", strings.ToLower(k.name))
@@ -327,7 +251,7 @@ func (s *Server) validateConnector(k *connectorKind, t, ns, name string, cc conn
 	if pkgPath == "" {
 		return nil, invalid("%s package is not provided", k.name)
 	}
-	fd, err := cc.validate(pkgPath)
+	fd, err := cc.Validate(pkgPath)
 	if err != nil {
 		return nil, err
 	}
@@ -405,13 +329,6 @@ func (s *Server) registerConnector(k *connectorKind, w http.ResponseWriter, r *h
 	return nil
 }
 
-// sameConfig is Java's equals of two configs.
-func sameConfig(a, b connectorConfig) bool {
-	ja, err1 := json.Marshal(a)
-	jb, err2 := json.Marshal(b)
-	return err1 == nil && err2 == nil && string(ja) == string(jb)
-}
-
 func (s *Server) updateConnector(k *connectorKind, w http.ResponseWriter, r *http.Request) error {
 	form, cc, t, ns, name, err := s.connectorRequest(k, r)
 	if err != nil {
@@ -422,17 +339,17 @@ func (s *Server) updateConnector(k *connectorKind, w http.ResponseWriter, r *htt
 	if err != nil {
 		return err
 	}
-	existingConfig, err := k.configFromDetails(existing.GetFunctionDetails())
+	existingConfig, err := functionconfig.ConnectorFromDetails(k.ct, existing.GetFunctionDetails())
 	if err != nil {
 		return err
 	}
-	cc.setPath(t, ns, name)
-	merged, err := k.validateUpdate(existingConfig, cc)
+	cc.SetPath(t, ns, name)
+	merged, err := functionconfig.ValidateConnectorUpdate(k.ct, existingConfig, cc)
 	if err != nil {
 		return badRequest(err)
 	}
 	urlGiven := strings.TrimSpace(form.url) != ""
-	if sameConfig(existingConfig, merged) && !urlGiven && !form.hasData {
+	if functionconfig.SameConfig(existingConfig, merged) && !urlGiven && !form.hasData {
 		return fail(http.StatusBadRequest, msgNoChange)
 	}
 	ctx := r.Context()
@@ -528,17 +445,17 @@ func (s *Server) getConnector(k *connectorKind, w http.ResponseWriter, r *http.R
 		return err
 	}
 	if k == sourceKind {
-		sc, err := sourceFromDetails(md.GetFunctionDetails())
+		sc, err := functionconfig.SourceFromDetails(md.GetFunctionDetails())
 		if err != nil {
 			return err
 		}
-		return writeFunctionJSON(w, sc.forResponse())
+		return writeFunctionJSON(w, sc.ForResponse())
 	}
-	sc, err := sinkFromDetails(md.GetFunctionDetails())
+	sc, err := functionconfig.SinkFromDetails(md.GetFunctionDetails())
 	if err != nil {
 		return err
 	}
-	return writeFunctionJSON(w, sc.forResponse())
+	return writeFunctionJSON(w, sc.ForResponse())
 }
 
 func (s *Server) listConnectors(k *connectorKind, w http.ResponseWriter, r *http.Request) error {
@@ -554,7 +471,7 @@ func (s *Server) listConnectors(k *connectorKind, w http.ResponseWriter, r *http
 	}
 	names := []string{}
 	for _, md := range s.functions.ListFunctions(t, ns) {
-		if calculateSubjectType(md.GetFunctionDetails()) == k.ct {
+		if functionconfig.CalculateSubjectType(md.GetFunctionDetails()) == k.ct {
 			names = append(names, md.GetFunctionDetails().GetName())
 		}
 	}
@@ -627,7 +544,7 @@ func (s *Server) connectorConfigDefinition(k *connectorKind, w http.ResponseWrit
 	fields := []ConfigFieldDefinition{}
 	if configClass != "" {
 		var err error
-		if fields, err = configFieldDefinitions(c.Path, configClass); err != nil {
+		if fields, err = javaclass.FieldDefinitions(c.Path, configClass); err != nil {
 			s.log.Warn("could not read connector config class", "connector", c.Definition.Name, "class", configClass, "err", err)
 			fields = []ConfigFieldDefinition{}
 		}
@@ -703,29 +620,4 @@ func (s *Server) reloadBuiltinFunctions(w http.ResponseWriter, r *http.Request) 
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
-}
-
-// --- NAR reading ------------------------------------------------------------------------
-
-// readConnectorDefinition reads META-INF/services/pulsar-io.yaml of a NAR.
-func readConnectorDefinition(narPath string) (ConnectorDefinition, error) {
-	var d ConnectorDefinition
-	zr, err := zip.OpenReader(narPath)
-	if err != nil {
-		return d, err
-	}
-	defer zr.Close()
-	f, err := zr.Open(narServiceFile)
-	if err != nil {
-		return d, err
-	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, 1<<20))
-	if err != nil {
-		return d, err
-	}
-	if err := yaml.Unmarshal(b, &d); err != nil {
-		return d, errors.Join(errors.New("parse "+narServiceFile), err)
-	}
-	return d, nil
 }

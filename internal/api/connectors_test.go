@@ -25,7 +25,7 @@ var testConnDefinition = ConnectorDefinition{
 }
 
 func (f *fakeConnectors) Connectors() []BuiltinConnector {
-	return []BuiltinConnector{{Definition: testConnDefinition, Path: filepath.Join("testdata", "connectors", "java", "testconn.nar")}}
+	return []BuiltinConnector{{Definition: testConnDefinition, Path: filepath.Join(fixtures, "connectors", "java", "testconn.nar")}}
 }
 func (f *fakeConnectors) ReloadConnectors() error { f.reloads++; return nil }
 func (f *fakeConnectors) BuiltinFunctions() []FunctionDefinition {
@@ -40,7 +40,7 @@ func newConnectorsServer(g Guard, f *fakeFunctions, c *fakeConnectors) *Server {
 // TestConnectorRequests walks sources and sinks through their endpoints on
 // one server: each step's status and body are the Java worker's.
 func TestConnectorRequests(t *testing.T) {
-	nar, err := os.ReadFile(filepath.Join("testdata", "connectors", "java", "testconn.nar"))
+	nar, err := os.ReadFile(filepath.Join(fixtures, "connectors", "java", "testconn.nar"))
 	if err != nil {
 		t.Fatal(err)
 	}

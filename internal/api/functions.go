@@ -37,6 +37,8 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/pulsar-functions-worker/pulsar-functions-worker/internal/cluster"
+	"github.com/pulsar-functions-worker/pulsar-functions-worker/internal/functionconfig"
+	"github.com/pulsar-functions-worker/pulsar-functions-worker/internal/jackson"
 	"github.com/pulsar-functions-worker/pulsar-functions-worker/internal/pb"
 )
 
@@ -210,7 +212,7 @@ func (s *Server) fnHandler(h func(http.ResponseWriter, *http.Request) error) htt
 }
 
 func writeFunctionJSON(w http.ResponseWriter, v any) error {
-	b, err := marshalJackson(v)
+	b, err := jackson.Marshal(v)
 	if err != nil {
 		return err
 	}
@@ -281,7 +283,7 @@ func (s *Server) existingFunction(t, ns, name string, missingCode int) (*pb.Func
 	if !ok {
 		return nil, fail(missingCode, "%s %s doesn't exist", functionType, name)
 	}
-	if calculateSubjectType(md.GetFunctionDetails()) != pb.FunctionDetails_FUNCTION {
+	if functionconfig.CalculateSubjectType(md.GetFunctionDetails()) != pb.FunctionDetails_FUNCTION {
 		return nil, fail(http.StatusNotFound, "%s %s doesn't exist", functionType, name)
 	}
 	return md, nil
@@ -397,15 +399,15 @@ func readFunctionForm(r *http.Request, limit int64) (*functionForm, error) {
 
 // readConfigForm reads a register/update form and binds its config and
 // update options, as Jersey does before the Java handler runs.
-func readConfigForm(r *http.Request, limit int64) (*functionForm, *functionConfig, error) {
+func readConfigForm(r *http.Request, limit int64) (*functionForm, *functionconfig.Function, error) {
 	form, err := readFunctionForm(r, limit)
 	if err != nil {
 		return nil, nil, err
 	}
-	fc, err := parseFunctionConfig(form.config)
+	fc, err := functionconfig.ParseFunction(form.config)
 	if err == nil && len(strings.TrimSpace(string(form.updateOptions))) > 0 {
 		var opts struct{}
-		_, err = decodeJackson(form.updateOptions, &jclassSchema{props: map[string]jprop{"updateAuthData": {kind: kBool}}}, &opts)
+		_, err = jackson.Decode(form.updateOptions, &jackson.Schema{Props: map[string]jackson.Prop{"updateAuthData": {Kind: jackson.KindBool}}}, &opts)
 	}
 	if err != nil {
 		form.close()
@@ -433,7 +435,7 @@ func (p *localPackage) close() {
 // storage path would let a caller pick up another function's stored
 // package.
 func (s *Server) openUserPackage(ctx context.Context, pkgURL string, needBytes bool) (*localPackage, error) {
-	if !packageURLSupported(pkgURL) {
+	if !functionconfig.PackageURLSupported(pkgURL) {
 		return nil, invalid(msgURLNotValid)
 	}
 	return s.openPackage(ctx, pkgURL, needBytes)
@@ -450,7 +452,7 @@ func (s *Server) openPackage(ctx context.Context, pkgPath string, needBytes bool
 			return nil, invalid(msgURLNotValid)
 		case errors.Is(err, ErrBuiltinNotFound):
 			return nil, invalid("No Function %s found", strings.TrimPrefix(pkgPath, "builtin://"))
-		case hasPackageTypePrefix(pkgPath) || !packageURLSupported(pkgPath):
+		case functionconfig.HasPackageTypePrefix(pkgPath) || !functionconfig.PackageURLSupported(pkgPath):
 			return nil, invalid("%s", err.Error())
 		}
 		return nil, invalid("Encountered error \"%s\" when getting %s package from %s", err.Error(), functionType, pkgPath)
@@ -479,9 +481,9 @@ func (s *Server) openPackage(ctx context.Context, pkgPath string, needBytes bool
 // overrides tenant, namespace and name, missing values are inferred, and
 // the config is checked and converted. pkg is the package when one is
 // known; Java functions need it for their class checks.
-func (s *Server) validateFunction(ctx context.Context, t, ns, name string, fc *functionConfig, pkg *localPackage) (*pb.FunctionDetails, error) {
+func (s *Server) validateFunction(ctx context.Context, t, ns, name string, fc *functionconfig.Function, pkg *localPackage) (*pb.FunctionDetails, error) {
 	fc.Tenant, fc.Namespace, fc.Name = ptr(t), ptr(ns), ptr(name)
-	fc.inferMissingArguments(s.functions.ForwardSourceMessageProperty())
+	fc.InferMissingArguments(s.functions.ForwardSourceMessageProperty())
 	java := str(fc.Runtime) == "JAVA"
 	if !isEmpty(fc.Jar) && strings.HasPrefix(*fc.Jar, "builtin") {
 		builtin, err := s.openPackage(ctx, "builtin://"+strings.TrimPrefix(*fc.Jar, "builtin://"), java)
@@ -497,7 +499,7 @@ func (s *Server) validateFunction(ctx context.Context, t, ns, name string, fc *f
 	if pkg != nil {
 		pkgPath = pkg.path
 	}
-	fd, unknown, err := checkAndConvert(fc, pkgPath)
+	fd, unknown, err := functionconfig.CheckAndConvert(fc, pkgPath)
 	if err != nil {
 		return nil, err
 	}
@@ -509,40 +511,6 @@ func (s *Server) validateFunction(ctx context.Context, t, ns, name string, fc *f
 			"function", fqfnOf(t, ns, name), "class", fd.GetClassName(), "unknown", unknown)
 	}
 	return fd, nil
-}
-
-// checkAndConvert validates a config whose missing values are inferred and
-// converts it: validateJavaFunction (with the package at pkgPath) or
-// validateNonJavaFunction, then convert. unknownClass names a class outside
-// the package that kept us from finding the type names.
-func checkAndConvert(fc *functionConfig, pkgPath string) (fd *pb.FunctionDetails, unknownClass string, err error) {
-	if str(fc.Runtime) != "JAVA" {
-		if err := fc.validateNonJavaFunction(); err != nil {
-			return nil, "", err
-		}
-		fd, err := fc.convert(extractedDetails{functionClassName: fc.ClassName})
-		return fd, "", err
-	}
-	if pkgPath == "" {
-		return nil, "", invalid(msgJavaPackageMissng)
-	}
-	jp, closer, err := openJavaPackage(pkgPath)
-	if err != nil {
-		return nil, "", invalid("%s", err.Error())
-	}
-	defer closer.Close()
-	if err := fc.doCommonChecks(); err != nil {
-		return nil, "", err
-	}
-	ex, err := jp.javaChecks(fc)
-	if err != nil {
-		return nil, "", err
-	}
-	if ex.typeArg0 == nil {
-		unknownClass = jp.unknown
-	}
-	fd, err = fc.convert(ex)
-	return fd, unknownClass, err
 }
 
 func isBuiltinPath(p string) bool { return strings.HasPrefix(p, "builtin") }
@@ -599,7 +567,7 @@ func (s *Server) discardPackage(loc *pb.PackageLocationMetaData) {
 // anything; we authorize first so that a caller without the right never
 // gets a byte written to disk. The one visible difference: such a caller
 // gets 401 where Java would complain about a broken form (400/415).
-func (s *Server) configRequest(r *http.Request) (form *functionForm, fc *functionConfig, t, ns, name string, err error) {
+func (s *Server) configRequest(r *http.Request) (form *functionForm, fc *functionconfig.Function, t, ns, name string, err error) {
 	if err = s.checkInitialized(); err != nil {
 		return
 	}
@@ -651,7 +619,7 @@ func (s *Server) registerFunction(w http.ResponseWriter, r *http.Request) error 
 			return nil, err
 		}
 		if !urlGiven && fd.GetBuiltin() == "" && !form.hasData {
-			return nil, invalid(msgPackageMissing)
+			return nil, invalid(functionconfig.MsgPackageMissing)
 		}
 		return fd, nil
 	}()
@@ -687,7 +655,7 @@ func (s *Server) registerFunction(w http.ResponseWriter, r *http.Request) error 
 // javaConfig guesses, before inference, whether the config is a Java one
 // (jar wins over py and go, as in inferMissingArguments): only those need
 // the package bytes.
-func javaConfig(fc *functionConfig) bool {
+func javaConfig(fc *functionconfig.Function) bool {
 	switch {
 	case fc.Jar != nil:
 		return true
@@ -734,12 +702,12 @@ func (s *Server) updateFunction(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	existingConfig, err := convertFromDetails(existing.GetFunctionDetails())
+	existingConfig, err := functionconfig.FromDetails(existing.GetFunctionDetails())
 	if err != nil {
 		return err
 	}
 	fc.Tenant, fc.Namespace, fc.Name = ptr(t), ptr(ns), ptr(name)
-	merged, err := validateUpdate(existingConfig, fc)
+	merged, err := functionconfig.ValidateUpdate(existingConfig, fc)
 	if err != nil {
 		return badRequest(err)
 	}
@@ -757,7 +725,7 @@ func (s *Server) updateFunction(w http.ResponseWriter, r *http.Request) error {
 		switch {
 		case urlGiven:
 			pkg, err = s.openUserPackage(ctx, form.url, java)
-		case isURLPath(existingPath) || hasPackageTypePrefix(existingPath):
+		case isURLPath(existingPath) || functionconfig.HasPackageTypePrefix(existingPath):
 			if java {
 				pkg, err = s.openPackage(ctx, existingPath, true)
 			}
@@ -775,7 +743,7 @@ func (s *Server) updateFunction(w http.ResponseWriter, r *http.Request) error {
 			return nil, err
 		}
 		if isBuiltinPath(existingPath) && fd.GetBuiltin() == "" && !form.hasData {
-			return nil, invalid(msgPackageMissing)
+			return nil, invalid(functionconfig.MsgPackageMissing)
 		}
 		return fd, nil
 	}()
@@ -870,11 +838,11 @@ func (s *Server) getFunction(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	fc, err := convertFromDetails(md.GetFunctionDetails())
+	fc, err := functionconfig.FromDetails(md.GetFunctionDetails())
 	if err != nil {
 		return err
 	}
-	return writeFunctionJSON(w, fc.forResponse())
+	return writeFunctionJSON(w, fc.ForResponse())
 }
 
 func (s *Server) listFunctions(w http.ResponseWriter, r *http.Request) error {
@@ -890,7 +858,7 @@ func (s *Server) listFunctions(w http.ResponseWriter, r *http.Request) error {
 	}
 	names := []string{}
 	for _, md := range s.functions.ListFunctions(t, ns) {
-		if calculateSubjectType(md.GetFunctionDetails()) == pb.FunctionDetails_FUNCTION {
+		if functionconfig.CalculateSubjectType(md.GetFunctionDetails()) == pb.FunctionDetails_FUNCTION {
 			names = append(names, md.GetFunctionDetails().GetName())
 		}
 	}

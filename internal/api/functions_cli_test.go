@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/pulsar-functions-worker/pulsar-functions-worker/internal/pb"
+	"github.com/pulsar-functions-worker/pulsar-functions-worker/internal/testenv"
 )
 
 // TestPulsarAdminFunctions drives the API with the real pulsar-admin of the
@@ -21,7 +22,7 @@ import (
 // JVM, so this takes a while; it is skipped without PULSAR_HOME (and fails
 // under CI=true).
 func TestPulsarAdminFunctions(t *testing.T) {
-	home := pulsarHome(t)
+	home := testenv.PulsarHome(t)
 	admin := filepath.Join(home, "bin", "pulsar-admin")
 	if _, err := os.Stat(admin); err != nil {
 		t.Fatalf("PULSAR_HOME=%s has no bin/pulsar-admin: %v", home, err)

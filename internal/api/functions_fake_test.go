@@ -24,6 +24,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/pulsar-functions-worker/pulsar-functions-worker/internal/cluster"
+	"github.com/pulsar-functions-worker/pulsar-functions-worker/internal/functionconfig"
 	"github.com/pulsar-functions-worker/pulsar-functions-worker/internal/pb"
 )
 
@@ -302,7 +303,7 @@ func newFunctionsServer(w fakeWorker, g Guard, b *fakeFunctions) *Server {
 
 func testJar(t *testing.T) []byte {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", "functions", "java", "testfns.jar"))
+	b, err := os.ReadFile(filepath.Join(fixtures, "functions", "java", "testfns.jar"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -312,7 +313,7 @@ func testJar(t *testing.T) []byte {
 // existingFunction puts a created function into the fake's view.
 func (f *fakeFunctions) put(t *testing.T, config string, pkgPath string, version uint64) *pb.FunctionMetaData {
 	t.Helper()
-	fc, err := parseFunctionConfig([]byte(config))
+	fc, err := functionconfig.ParseFunction([]byte(config))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -320,12 +321,12 @@ func (f *fakeFunctions) put(t *testing.T, config string, pkgPath string, version
 	if fc.Name == nil {
 		fc.Name = ptr("fn")
 	}
-	fc.inferMissingArguments(true)
+	fc.InferMissingArguments(true)
 	jar := ""
 	if str(fc.Runtime) == "JAVA" {
-		jar = filepath.Join("testdata", "functions", "java", "testfns.jar")
+		jar = filepath.Join(fixtures, "functions", "java", "testfns.jar")
 	}
-	fd, _, err := checkAndConvert(fc, jar)
+	fd, _, err := functionconfig.CheckAndConvert(fc, jar)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -353,3 +354,7 @@ func (f *fakeFunctions) summary() string {
 }
 
 var errBoom = errors.New("boom")
+
+// fixtures holds the jars and NARs built from Java sources that the config
+// model's tests check against Pulsar 4.0.8 (see their READMEs).
+var fixtures = filepath.Join("..", "functionconfig", "testdata")

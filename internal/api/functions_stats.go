@@ -16,29 +16,30 @@ import (
 	"sync"
 
 	"github.com/pulsar-functions-worker/pulsar-functions-worker/internal/cluster"
+	"github.com/pulsar-functions-worker/pulsar-functions-worker/internal/jackson"
 	"github.com/pulsar-functions-worker/pulsar-functions-worker/internal/pb"
 )
 
 // statsBase is Java's FunctionInstanceStatsDataBaseImpl (the "1min" object).
 type statsBase struct {
-	ReceivedTotal              int64    `json:"receivedTotal"`
-	ProcessedSuccessfullyTotal int64    `json:"processedSuccessfullyTotal"`
-	SystemExceptionsTotal      int64    `json:"systemExceptionsTotal"`
-	UserExceptionsTotal        int64    `json:"userExceptionsTotal"`
-	AvgProcessLatency          *jdouble `json:"avgProcessLatency"`
+	ReceivedTotal              int64           `json:"receivedTotal"`
+	ProcessedSuccessfullyTotal int64           `json:"processedSuccessfullyTotal"`
+	SystemExceptionsTotal      int64           `json:"systemExceptionsTotal"`
+	UserExceptionsTotal        int64           `json:"userExceptionsTotal"`
+	AvgProcessLatency          *jackson.Double `json:"avgProcessLatency"`
 }
 
 // instanceStatsData is Java's FunctionInstanceStatsDataImpl (F9), with its
 // property order and its wire name "1min".
 type instanceStatsData struct {
-	ReceivedTotal              int64              `json:"receivedTotal"`
-	ProcessedSuccessfullyTotal int64              `json:"processedSuccessfullyTotal"`
-	SystemExceptionsTotal      int64              `json:"systemExceptionsTotal"`
-	UserExceptionsTotal        int64              `json:"userExceptionsTotal"`
-	AvgProcessLatency          *jdouble           `json:"avgProcessLatency"`
-	OneMin                     statsBase          `json:"1min"`
-	LastInvocation             *int64             `json:"lastInvocation"`
-	UserMetrics                map[string]jdouble `json:"userMetrics"`
+	ReceivedTotal              int64                     `json:"receivedTotal"`
+	ProcessedSuccessfullyTotal int64                     `json:"processedSuccessfullyTotal"`
+	SystemExceptionsTotal      int64                     `json:"systemExceptionsTotal"`
+	UserExceptionsTotal        int64                     `json:"userExceptionsTotal"`
+	AvgProcessLatency          *jackson.Double           `json:"avgProcessLatency"`
+	OneMin                     statsBase                 `json:"1min"`
+	LastInvocation             *int64                    `json:"lastInvocation"`
+	UserMetrics                map[string]jackson.Double `json:"userMetrics"`
 }
 
 // instanceStats is Java's FunctionInstanceStatsImpl.
@@ -53,22 +54,22 @@ type functionStats struct {
 	ProcessedSuccessfullyTotal int64           `json:"processedSuccessfullyTotal"`
 	SystemExceptionsTotal      int64           `json:"systemExceptionsTotal"`
 	UserExceptionsTotal        int64           `json:"userExceptionsTotal"`
-	AvgProcessLatency          *jdouble        `json:"avgProcessLatency"`
+	AvgProcessLatency          *jackson.Double `json:"avgProcessLatency"`
 	OneMin                     statsBase       `json:"1min"`
 	LastInvocation             *int64          `json:"lastInvocation"`
 	Instances                  []instanceStats `json:"instances"`
 }
 
 func emptyInstanceStats() *instanceStatsData {
-	return &instanceStatsData{UserMetrics: map[string]jdouble{}}
+	return &instanceStatsData{UserMetrics: map[string]jackson.Double{}}
 }
 
 // nonZero is Java's "0.0 means not measured" for latencies.
-func nonZero(f float64) *jdouble {
+func nonZero(f float64) *jackson.Double {
 	if f == 0 {
 		return nil
 	}
-	d := jdouble(f)
+	d := jackson.Double(f)
 	return &d
 }
 
@@ -93,7 +94,7 @@ func statsFromMetrics(m *pb.MetricsData) *instanceStatsData {
 	}
 	for k, v := range m.GetUserMetrics() {
 		if !math.IsNaN(v) {
-			d.UserMetrics[k] = jdouble(v)
+			d.UserMetrics[k] = jackson.Double(v)
 		}
 	}
 	return d
@@ -128,11 +129,11 @@ func (fs *functionStats) calculateOverall() {
 		}
 	}
 	if n > 0 {
-		v := jdouble(lat / float64(n))
+		v := jackson.Double(lat / float64(n))
 		fs.AvgProcessLatency = &v
 	}
 	if n1 > 0 {
-		v := jdouble(lat1 / float64(n1))
+		v := jackson.Double(lat1 / float64(n1))
 		fs.OneMin.AvgProcessLatency = &v
 	}
 }
@@ -232,7 +233,7 @@ func (s *Server) remoteInstanceStats(ctx context.Context, owner cluster.WorkerIn
 		return emptyInstanceStats()
 	}
 	if d.UserMetrics == nil {
-		d.UserMetrics = map[string]jdouble{}
+		d.UserMetrics = map[string]jackson.Double{}
 	}
 	return d
 }

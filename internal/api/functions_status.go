@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/pulsar-functions-worker/pulsar-functions-worker/internal/cluster"
+	"github.com/pulsar-functions-worker/pulsar-functions-worker/internal/jackson"
 	"github.com/pulsar-functions-worker/pulsar-functions-worker/internal/pb"
 )
 
@@ -44,7 +45,7 @@ type functionInstanceStatusData struct {
 	LatestUserExceptions     []exceptionInformation `json:"latestUserExceptions,omitzero"`
 	NumSystemExceptions      int64                  `json:"numSystemExceptions"`
 	LatestSystemExceptions   []exceptionInformation `json:"latestSystemExceptions,omitzero"`
-	AverageLatency           jdouble                `json:"averageLatency"`
+	AverageLatency           jackson.Double         `json:"averageLatency"`
 	LastInvocationTime       int64                  `json:"lastInvocationTime"`
 	WorkerID                 *string                `json:"workerId,omitzero"`
 }
@@ -85,7 +86,7 @@ func statusFromProto(st *pb.FunctionStatus, workerID string) *functionInstanceSt
 		LatestUserExceptions:     conv(st.GetLatestUserExceptions()),
 		NumSystemExceptions:      st.GetNumSystemExceptions() + st.GetNumSourceExceptions() + st.GetNumSinkExceptions(),
 		LatestSystemExceptions:   conv(st.GetLatestSystemExceptions(), st.GetLatestSourceExceptions(), st.GetLatestSinkExceptions()),
-		AverageLatency:           jdouble(st.GetAverageLatency()),
+		AverageLatency:           jackson.Double(st.GetAverageLatency()),
 		LastInvocationTime:       st.GetLastInvocationTime(),
 		WorkerID:                 ptr(workerID),
 	}

@@ -16,6 +16,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/pulsar-functions-worker/pulsar-functions-worker/internal/cluster"
+	"github.com/pulsar-functions-worker/pulsar-functions-worker/internal/functionconfig"
 	"github.com/pulsar-functions-worker/pulsar-functions-worker/internal/pb"
 )
 
@@ -122,7 +123,7 @@ func TestFunctionErrors(t *testing.T) {
 		}, wantCode: 400, wantReason: "Function Package is not provided"},
 		{name: "register without runtime", req: func() *http.Request {
 			return multipartRequest(t, "POST", fnBase+"ex", jsonPart("functionConfig", `{"inputs":["in"]}`), filePart("f.py", py))
-		}, wantCode: 400, wantReason: msgNoRuntime},
+		}, wantCode: 400, wantReason: functionconfig.MsgNoRuntime},
 		{name: "register without inputs", req: func() *http.Request {
 			return multipartRequest(t, "POST", fnBase+"ex", jsonPart("functionConfig", `{"py":"f.py","className":"f.F"}`), filePart("f.py", py))
 		}, wantCode: 400, wantReason: "No input topic(s) specified for the function"},
@@ -318,7 +319,7 @@ func leaderRequest(t *testing.T, name string, version uint64, del bool) *http.Re
 func TestFunctionChanges(t *testing.T) {
 	jar := testJar(t)
 	py := []byte("print(1)\n")
-	builtinJar := filepath.Join("testdata", "functions", "java", "testfns.nar")
+	builtinJar := filepath.Join(fixtures, "functions", "java", "testfns.nar")
 	tests := []struct {
 		name   string
 		setup  func(*fakeFunctions)
@@ -340,7 +341,7 @@ func TestFunctionChanges(t *testing.T) {
 			return multipartRequest(t, "POST", fnBase+"goex", jsonPart("functionConfig", `{"go":"/tmp/gofn","inputs":["in"],"runtimeFlags":"-x","userConfig":{"a":1,"b":[1.5,"x"]},"secrets":{"s":{"path":"p"}},"resources":{"cpu":0.5}}`), filePart("gofn", []byte("ELF")))
 		}, golden: "register_go"},
 		{name: "register from url", setup: func(f *fakeFunctions) {
-			f.packages["http://repo/testfns.jar"] = filepath.Join("testdata", "functions", "java", "testfns.jar")
+			f.packages["http://repo/testfns.jar"] = filepath.Join(fixtures, "functions", "java", "testfns.jar")
 		}, req: func() *http.Request {
 			return multipartRequest(t, "POST", fnBase+"urlex", jsonPart("functionConfig", `{"jar":"x","className":"fns.Records","inputs":["in"]}`), textPart("url", "http://repo/testfns.jar"))
 		}, golden: "register_url", check: func(t *testing.T, f *fakeFunctions) {

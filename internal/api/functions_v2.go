@@ -35,6 +35,8 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 
+	"github.com/pulsar-functions-worker/pulsar-functions-worker/internal/functionconfig"
+	"github.com/pulsar-functions-worker/pulsar-functions-worker/internal/jackson"
 	"github.com/pulsar-functions-worker/pulsar-functions-worker/internal/pb"
 )
 
@@ -400,11 +402,11 @@ func (s *Server) v2Register(h func(http.ResponseWriter, *http.Request) error) fu
 		if err := (protojson.UnmarshalOptions{}).Unmarshal([]byte(details), fd); err != nil {
 			return fail(http.StatusBadRequest, "%s", err.Error())
 		}
-		fc, err := convertFromDetails(fd)
+		fc, err := functionconfig.FromDetails(fd)
 		if err != nil {
 			return badRequest(err)
 		}
-		cfg, err := marshalJackson(fc.forResponse())
+		cfg, err := jackson.Marshal(fc.ForResponse())
 		if err != nil {
 			return fmt.Errorf("v2 register: %w", err)
 		}

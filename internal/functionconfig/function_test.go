@@ -1,16 +1,18 @@
-package api
+package functionconfig
 
 import (
 	"encoding/json"
 	"os"
 	"path/filepath"
 	"reflect"
-	"strings"
 	"testing"
 
 	"google.golang.org/protobuf/encoding/protojson"
 
+	"github.com/pulsar-functions-worker/pulsar-functions-worker/internal/jackson"
+	"github.com/pulsar-functions-worker/pulsar-functions-worker/internal/javaclass"
 	"github.com/pulsar-functions-worker/pulsar-functions-worker/internal/pb"
+	"github.com/pulsar-functions-worker/pulsar-functions-worker/internal/testenv"
 )
 
 // conversionCase is one entry of testdata/functions/conversion_cases.json.
@@ -33,6 +35,21 @@ type javaResult struct {
 	NoChange *bool           `json:"noChange"`
 }
 
+// refusedLikeJava checks err against Java's outcome: true when Java
+// refused too (with the same message), false when both converted.
+func refusedLikeJava(t *testing.T, err error, want javaResult) bool {
+	t.Helper()
+	switch {
+	case want.Error == nil && err != nil:
+		t.Fatalf("error %q, Java converts", err)
+	case want.Error != nil && err == nil:
+		t.Fatalf("no error, Java says %q", *want.Error)
+	case want.Error != nil && err.Error() != *want.Error:
+		t.Fatalf("error\n got: %q\nwant: %q", err, *want.Error)
+	}
+	return want.Error != nil
+}
+
 func loadJSON(t *testing.T, name string, v any) {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join("testdata", "functions", name))
@@ -46,20 +63,20 @@ func loadJSON(t *testing.T, name string, v any) {
 
 // goCreate runs what Gen.create runs in Java.
 func goCreate(raw json.RawMessage, pkg string) (*pb.FunctionDetails, error) {
-	fc, err := parseFunctionConfig(raw)
+	fc, err := ParseFunction(raw)
 	if err != nil {
 		return nil, err
 	}
 	return goCreateConfig(fc, pkg)
 }
 
-func goCreateConfig(fc *functionConfig, pkg string) (*pb.FunctionDetails, error) {
+func goCreateConfig(fc *Function, pkg string) (*pb.FunctionDetails, error) {
 	fc.Tenant, fc.Namespace, fc.Name = ptr("public"), ptr("default"), ptr("fn")
-	fc.inferMissingArguments(true)
+	fc.InferMissingArguments(true)
 	if pkg != "" {
 		pkg = filepath.Join("testdata", "functions", pkg)
 	}
-	fd, _, err := checkAndConvert(fc, pkg)
+	fd, _, err := CheckAndConvert(fc, pkg)
 	return fd, err
 }
 
@@ -116,17 +133,8 @@ func TestConversionMatchesJava(t *testing.T) {
 			} else {
 				fd, err = goCreate(c.Config, c.Package)
 			}
-			if want.Error != nil {
-				if err == nil {
-					t.Fatalf("no error, Java says %q", *want.Error)
-				}
-				if err.Error() != *want.Error {
-					t.Fatalf("error\n got: %q\nwant: %q", err, *want.Error)
-				}
+			if refusedLikeJava(t, err, want) {
 				return
-			}
-			if err != nil {
-				t.Fatalf("error %q, Java converts", err)
 			}
 			if want.NoChange != nil && *want.NoChange != *noChange {
 				t.Errorf("noChange %v, Java %v", *noChange, *want.NoChange)
@@ -139,11 +147,11 @@ func TestConversionMatchesJava(t *testing.T) {
 				t.Errorf("FunctionDetails differ\n got: %s\nwant: %s", got, compact(want.Details))
 			}
 			if want.Get != nil {
-				fc, err := convertFromDetails(fd)
+				fc, err := FromDetails(fd)
 				if err != nil {
 					t.Fatal(err)
 				}
-				got, err := marshalJackson(fc.forResponse())
+				got, err := jackson.Marshal(fc.ForResponse())
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -169,16 +177,16 @@ func goUpdate(t *testing.T, c conversionCase) (*pb.FunctionDetails, *bool, error
 	if err != nil {
 		t.Fatalf("existing: %v", err)
 	}
-	existingConfig, err := convertFromDetails(existing)
+	existingConfig, err := FromDetails(existing)
 	if err != nil {
 		t.Fatal(err)
 	}
-	newConfig, err := parseFunctionConfig(c.Update)
+	newConfig, err := ParseFunction(c.Update)
 	if err != nil {
 		return nil, nil, err
 	}
 	newConfig.Tenant, newConfig.Namespace, newConfig.Name = ptr("public"), ptr("default"), ptr("fn")
-	merged, err := validateUpdate(existingConfig, newConfig)
+	merged, err := ValidateUpdate(existingConfig, newConfig)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -193,7 +201,7 @@ func TestTypeArgumentsMatchJava(t *testing.T) {
 
 // Every class of the distribution's example jar, when there is one.
 func TestTypeArgumentsOfPulsarExamples(t *testing.T) {
-	jar := filepath.Join(pulsarHome(t), "examples", "api-examples.jar")
+	jar := filepath.Join(testenv.PulsarHome(t), "examples", "api-examples.jar")
 	checkTypeArguments(t, jar, "typeargs_api_examples_java.golden.json")
 }
 
@@ -202,7 +210,7 @@ func TestTypeArgumentsOfPulsarExamples(t *testing.T) {
 func checkTypeArguments(t *testing.T, jar, golden string) {
 	var want map[string]map[string]string
 	loadJSON(t, golden, &want)
-	jp, closer, err := openJavaPackage(jar)
+	jp, closer, err := javaclass.Open(jar)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -210,11 +218,11 @@ func checkTypeArguments(t *testing.T, jar, golden string) {
 	for class, modes := range want {
 		for mode, w := range modes {
 			t.Run(class+"/"+mode, func(t *testing.T) {
-				fc := &functionConfig{ClassName: ptr(class)}
+				fc := &Function{Ident: Ident{ClassName: ptr(class)}}
 				if mode == "window" {
 					fc.WindowConfig = &windowConfig{}
 				}
-				ex, err := jp.javaChecks(fc)
+				ex, err := javaChecks(jp, fc)
 				var got string
 				switch {
 				case err != nil:
@@ -232,26 +240,6 @@ func checkTypeArguments(t *testing.T, jar, golden string) {
 	}
 }
 
-func TestJavaDouble(t *testing.T) {
-	for f, want := range map[float64]string{
-		1: "1.0", 0.5: "0.5", 1.2345678901e10: "1.2345678901E10", 1e7: "1.0E7", 9999999: "9999999.0",
-		0.001: "0.001", 0.0001: "1.0E-4", -2.5: "-2.5", 0: "0.0", 123456.789: "123456.789", 1e21: "1.0E21",
-	} {
-		if got := javaDouble(f); got != want {
-			t.Errorf("javaDouble(%v) = %s, want %s", f, got, want)
-		}
-	}
-}
-
-func TestGsonJSON(t *testing.T) {
-	v, _ := decodeJSONValue([]byte(`{"s":"a<b>&='c'\n\u2028","n":null,"i":1,"f":1.0,"e":1e3,"l":[1,null,"x"],"m":{"z":{}}}`))
-	got := gsonJSON(jacksonNumbers(v))
-	want := `{"e":1000.0,"f":1.0,"i":1,"l":[1,null,"x"],"m":{"z":{}},"s":"a\u003cb\u003e\u0026\u003d\u0027c\u0027\n\u2028"}`
-	if got != want {
-		t.Errorf("got  %s\nwant %s", got, want)
-	}
-}
-
 func TestJacksonCoercion(t *testing.T) {
 	for _, tc := range []struct{ in, want string }{
 		{`{"processingGuarantees":1,"parallelism":"3","autoAck":"true","className":5,"timeoutMs":1.9,"retainOrdering":1}`,
@@ -262,24 +250,24 @@ func TestJacksonCoercion(t *testing.T) {
 		{`{"resources":{"disk":1234}}`, `{"resources":{"cpu":1.0,"ram":1073741824,"disk":1234},"subscriptionPosition":"Latest"}`},
 		{`{"inputSpecs":{"a":{"schemaProperties":null}},"subscriptionPosition":null}`, `{"inputSpecs":{"a":{"consumerProperties":{},"poolMessages":false,"regexPattern":false}}}`},
 	} {
-		fc, err := parseFunctionConfig([]byte(tc.in))
+		fc, err := ParseFunction([]byte(tc.in))
 		if err != nil {
 			t.Errorf("%s: %v", tc.in, err)
 			continue
 		}
-		got, _ := marshalJackson(fc.forResponse())
+		got, _ := jackson.Marshal(fc.ForResponse())
 		if string(got) != tc.want {
 			t.Errorf("%s\n got: %s\nwant: %s", tc.in, got, tc.want)
 		}
 	}
 	for _, bad := range []string{`{"parallelism":true}`, `{"inputs":"a"}`, `{"className":{}}`, `{"parallelism":3000000000}`,
 		`{"autoAck":"yes"}`, `{"parallelism":"0x10"}`, `[]`, `"x"`, `{"tenant":`} {
-		if _, err := parseFunctionConfig([]byte(bad)); err == nil {
+		if _, err := ParseFunction([]byte(bad)); err == nil {
 			t.Errorf("%s: no error", bad)
 		}
 	}
 	for _, none := range []string{``, ` `, `null`} {
-		if fc, err := parseFunctionConfig([]byte(none)); fc != nil || err != nil {
+		if fc, err := ParseFunction([]byte(none)); fc != nil || err != nil {
 			t.Errorf("%q: %v, %v", none, fc, err)
 		}
 	}
@@ -296,19 +284,4 @@ func TestValidTopicName(t *testing.T) {
 			t.Errorf("validTopicName(%q) = %v, want %v", topic, got, want)
 		}
 	}
-}
-
-func pulsarHome(t *testing.T) string {
-	t.Helper()
-	if testing.Short() {
-		t.Skip("-short: unit tests only, this test needs the Pulsar 4.0.8 distribution")
-	}
-	home := os.Getenv("PULSAR_HOME")
-	if home == "" {
-		if strings.EqualFold(os.Getenv("CI"), "true") {
-			t.Fatal("PULSAR_HOME is not set (run: eval \"$(scripts/pulsar.sh env)\", or point it at the unpacked 4.0.8 distribution)")
-		}
-		t.Skip("PULSAR_HOME is not set: the Pulsar 4.0.8 distribution is needed (scripts/pulsar.sh fetch)")
-	}
-	return home
 }

@@ -1,4 +1,5 @@
-package api
+// Package jackson reads and writes JSON the way the Java worker's Jackson and Gson do.
+package jackson
 
 // JSON as the Java worker reads and writes it. Three Java libraries meet in
 // the functions API and each leaves its mark on the bytes:
@@ -28,16 +29,16 @@ import (
 	"unicode/utf8"
 )
 
-// jdouble is a Java double: encoded the way Double.toString prints it.
-type jdouble float64
+// Double is a Java double: encoded the way Double.toString prints it.
+type Double float64
 
-func (d jdouble) MarshalJSON() ([]byte, error) {
-	return []byte(javaDouble(float64(d))), nil
+func (d Double) MarshalJSON() ([]byte, error) {
+	return []byte(JavaDouble(float64(d))), nil
 }
 
-// javaDouble formats f like Java's Double.toString: plain decimal with at
+// JavaDouble formats f like Java's Double.toString: plain decimal with at
 // least one fraction digit for 1e-3 <= |f| < 1e7, else d.dddE<exp>.
-func javaDouble(f float64) string {
+func JavaDouble(f float64) string {
 	switch {
 	case math.IsNaN(f):
 		return "NaN"
@@ -80,8 +81,8 @@ func javaDouble(f float64) string {
 	return sign + digits[:1] + "." + frac + "E" + strconv.Itoa(exp)
 }
 
-// decodeJSONValue parses JSON keeping numbers as json.Number.
-func decodeJSONValue(b []byte) (any, error) {
+// DecodeValue parses JSON keeping numbers as json.Number.
+func DecodeValue(b []byte) (any, error) {
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.UseNumber()
 	var v any
@@ -94,10 +95,10 @@ func decodeJSONValue(b []byte) (any, error) {
 	return v, nil
 }
 
-// jacksonNumbers converts json.Numbers the way Jackson types them inside a
+// Numbers converts json.Numbers the way Jackson types them inside a
 // Map<String, Object>: integers as int64 (or *big.Int), anything with a
 // fraction or exponent as float64.
-func jacksonNumbers(v any) any {
+func Numbers(v any) any {
 	switch x := v.(type) {
 	case json.Number:
 		s := string(x)
@@ -114,13 +115,13 @@ func jacksonNumbers(v any) any {
 	case map[string]any:
 		m := make(map[string]any, len(x))
 		for k, e := range x {
-			m[k] = jacksonNumbers(e)
+			m[k] = Numbers(e)
 		}
 		return m
 	case []any:
 		l := make([]any, len(x))
 		for i, e := range x {
-			l[i] = jacksonNumbers(e)
+			l[i] = Numbers(e)
 		}
 		return l
 	}
@@ -150,10 +151,10 @@ func gsonDoubles(v any) any {
 	return v
 }
 
-// parseGsonMap reads a Map<String, Object> that Gson wrote (userConfig,
+// ParseGsonMap reads a Map<String, Object> that Gson wrote (userConfig,
 // secretsMap, cryptoKeyReaderConfig), numbers as float64.
-func parseGsonMap(s string) (map[string]any, error) {
-	v, err := decodeJSONValue([]byte(s))
+func ParseGsonMap(s string) (map[string]any, error) {
+	v, err := DecodeValue([]byte(s))
 	if err != nil {
 		return nil, err
 	}
@@ -164,40 +165,40 @@ func parseGsonMap(s string) (map[string]any, error) {
 	return m, nil
 }
 
-// jacksonValue prepares a value of a Map<String, Object> for encoding/json:
+// Value prepares a value of a Map<String, Object> for encoding/json:
 // float64 become jdouble so they print as Java doubles.
-func jacksonValue(v any) any {
+func Value(v any) any {
 	switch x := v.(type) {
 	case float64:
-		return jdouble(x)
+		return Double(x)
 	case map[string]any:
 		m := make(map[string]any, len(x))
 		for k, e := range x {
-			m[k] = jacksonValue(e)
+			m[k] = Value(e)
 		}
 		return m
 	case []any:
 		l := make([]any, len(x))
 		for i, e := range x {
-			l[i] = jacksonValue(e)
+			l[i] = Value(e)
 		}
 		return l
 	}
 	return v
 }
 
-// gsonField is one property of an object Gson writes by reflection, in
+// GsonField is one property of an object Gson writes by reflection, in
 // declaration order.
-type gsonField struct {
-	name  string
-	value any
+type GsonField struct {
+	Name  string
+	Value any
 }
 
-// gsonObject is a Java bean as Gson writes it: fields in order, nulls left out.
-type gsonObject []gsonField
+// GsonObject is a Java bean as Gson writes it: fields in order, nulls left out.
+type GsonObject []GsonField
 
-// gsonJSON writes v the way new Gson().toJson does.
-func gsonJSON(v any) string {
+// GsonJSON writes v the way new Gson().toJson does.
+func GsonJSON(v any) string {
 	var b strings.Builder
 	writeGson(&b, v)
 	return b.String()
@@ -220,9 +221,9 @@ func writeGson(b *strings.Builder, v any) {
 	case *big.Int:
 		b.WriteString(x.String())
 	case float64:
-		b.WriteString(javaDouble(x))
-	case jdouble:
-		b.WriteString(javaDouble(float64(x)))
+		b.WriteString(JavaDouble(x))
+	case Double:
+		b.WriteString(JavaDouble(float64(x)))
 	case []any:
 		b.WriteByte('[')
 		for i, e := range x {
@@ -250,20 +251,20 @@ func writeGson(b *strings.Builder, v any) {
 			writeGson(b, x[k])
 		}
 		b.WriteByte('}')
-	case gsonObject:
+	case GsonObject:
 		b.WriteByte('{')
 		first := true
 		for _, f := range x {
-			if f.value == nil {
+			if f.Value == nil {
 				continue
 			}
 			if !first {
 				b.WriteByte(',')
 			}
 			first = false
-			writeGsonString(b, f.name)
+			writeGsonString(b, f.Name)
 			b.WriteByte(':')
-			writeGson(b, f.value)
+			writeGson(b, f.Value)
 		}
 		b.WriteByte('}')
 	default:
@@ -308,8 +309,8 @@ func writeGsonString(b *strings.Builder, s string) {
 	b.WriteByte('"')
 }
 
-// marshalJackson encodes v for a response: like Jackson, no HTML escaping.
-func marshalJackson(v any) ([]byte, error) {
+// Marshal encodes v for a response: like Jackson, no HTML escaping.
+func Marshal(v any) ([]byte, error) {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)

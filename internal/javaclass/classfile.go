@@ -1,4 +1,6 @@
-package api
+// Package javaclass reads Java class files, generic signatures and jar/NAR
+// packages for the checks the Java worker makes with ByteBuddy: no JVM.
+package javaclass
 
 // The Java worker checks a Java function against its package before storing
 // it (FunctionConfigUtils.doJavaChecks): it looks the class up with a
@@ -43,9 +45,9 @@ import (
 )
 
 const (
-	pulsarFunction = "org.apache.pulsar.functions.api.Function"
-	javaFunction   = "java.util.function.Function"
-	windowFunction = "org.apache.pulsar.functions.api.WindowFunction"
+	PulsarFunction = "org.apache.pulsar.functions.api.Function"
+	JavaFunction   = "java.util.function.Function"
+	WindowFunction = "org.apache.pulsar.functions.api.WindowFunction"
 	pulsarRecord   = "org.apache.pulsar.functions.api.Record"
 	futureClass    = "java.util.concurrent.CompletableFuture"
 	collectionType = "java.util.Collection"
@@ -61,9 +63,9 @@ const (
 // the checks, by binary name -> "interface"/"class" + generic signature.
 var wellKnownClasses = map[string][2]string{
 	objectClass:                            {"class", ""},
-	pulsarFunction:                         {"interface", "<I:Ljava/lang/Object;O:Ljava/lang/Object;>Ljava/lang/Object;"},
-	javaFunction:                           {"interface", "<T:Ljava/lang/Object;R:Ljava/lang/Object;>Ljava/lang/Object;"},
-	windowFunction:                         {"interface", "<T:Ljava/lang/Object;X:Ljava/lang/Object;>Ljava/lang/Object;"},
+	PulsarFunction:                         {"interface", "<I:Ljava/lang/Object;O:Ljava/lang/Object;>Ljava/lang/Object;"},
+	JavaFunction:                           {"interface", "<T:Ljava/lang/Object;R:Ljava/lang/Object;>Ljava/lang/Object;"},
+	WindowFunction:                         {"interface", "<T:Ljava/lang/Object;X:Ljava/lang/Object;>Ljava/lang/Object;"},
 	pulsarRecord:                           {"interface", "<T:Ljava/lang/Object;>Ljava/lang/Object;"},
 	futureClass:                            {"class", "<T:Ljava/lang/Object;>Ljava/lang/Object;Ljava/util/concurrent/Future<TT;>;Ljava/util/concurrent/CompletionStage<TT;>;"},
 	"java.util.concurrent.Future":          {"interface", "<V:Ljava/lang/Object;>Ljava/lang/Object;"},
@@ -112,8 +114,8 @@ type typeParam struct {
 	bound *jtype
 }
 
-// classInfo is what the checks need from one class file.
-type classInfo struct {
+// ClassInfo is what the checks need from one class file.
+type ClassInfo struct {
 	name        string
 	isInterface bool
 	params      []typeParam
@@ -121,22 +123,22 @@ type classInfo struct {
 	interfaces  []*jtype
 }
 
-// javaPackage looks classes up in a jar or NAR.
-type javaPackage struct {
+// Package looks classes up in a jar or NAR.
+type Package struct {
 	readers    []*zip.Reader
 	nested     []*zip.File // bundled jars not opened yet
-	isNar      bool
-	definition string // a NAR's FunctionDefinition.functionClass
-	classes    map[string]*classInfo
-	// incomplete is set when a hierarchy walk met a class we know nothing
+	IsNar      bool
+	Definition Definition // a NAR's pulsar-io.yaml
+	classes    map[string]*ClassInfo
+	// Incomplete is set when a hierarchy walk met a class we know nothing
 	// about: our "no" answers are then not Java's.
-	incomplete bool
-	unknown    string
+	Incomplete bool
+	Unknown    string
 }
 
-// openJavaPackage opens the package file for class lookups; the caller
+// Open opens the package file for class lookups; the caller
 // closes the returned closer.
-func openJavaPackage(file string) (*javaPackage, io.Closer, error) {
+func Open(file string) (*Package, io.Closer, error) {
 	zr, err := zip.OpenReader(file)
 	if err != nil {
 		if errors.Is(err, zip.ErrFormat) {
@@ -144,16 +146,16 @@ func openJavaPackage(file string) (*javaPackage, io.Closer, error) {
 		}
 		return nil, nil, err
 	}
-	p := &javaPackage{readers: []*zip.Reader{&zr.Reader}, classes: map[string]*classInfo{}}
+	p := &Package{readers: []*zip.Reader{&zr.Reader}, classes: map[string]*ClassInfo{}}
 	for _, f := range zr.File {
 		switch {
 		case f.Name == narServiceFile:
-			p.isNar = true
+			p.IsNar = true
 			if def, err := readDefinition(f); err == nil {
-				p.definition = def
+				p.Definition = def
 			}
 		case strings.HasPrefix(f.Name, narBundledDir):
-			p.isNar = true
+			p.IsNar = true
 			if path.Dir(f.Name) == narBundledDir && strings.HasSuffix(f.Name, ".jar") {
 				p.nested = append(p.nested, f)
 			}
@@ -162,24 +164,30 @@ func openJavaPackage(file string) (*javaPackage, io.Closer, error) {
 	return p, zr, nil
 }
 
-func readDefinition(f *zip.File) (string, error) {
-	rc, err := f.Open()
-	if err != nil {
-		return "", err
-	}
-	defer rc.Close()
-	var def struct {
-		FunctionClass string `yaml:"functionClass"`
-	}
-	if err := yaml.NewDecoder(rc).Decode(&def); err != nil {
-		return "", err
-	}
-	return def.FunctionClass, nil
+// Definition is what the checks need of a NAR's pulsar-io.yaml: the
+// class a function, source or sink runs when the config names none.
+type Definition struct {
+	FunctionClass string `yaml:"functionClass"`
+	SourceClass   string `yaml:"sourceClass"`
+	SinkClass     string `yaml:"sinkClass"`
 }
 
-// lookup finds a class by binary name: in the package, then among the
+func readDefinition(f *zip.File) (Definition, error) {
+	var def Definition
+	rc, err := f.Open()
+	if err != nil {
+		return def, err
+	}
+	defer rc.Close()
+	if err := yaml.NewDecoder(rc).Decode(&def); err != nil {
+		return Definition{}, err
+	}
+	return def, nil
+}
+
+// Lookup finds a class by binary name: in the package, then among the
 // well-known classes of the worker's classpath. nil when neither has it.
-func (p *javaPackage) lookup(name string) *classInfo {
+func (p *Package) Lookup(name string) *ClassInfo {
 	if ci, ok := p.classes[name]; ok {
 		return ci
 	}
@@ -193,7 +201,7 @@ func (p *javaPackage) lookup(name string) *classInfo {
 	return ci
 }
 
-func (p *javaPackage) find(name string) *classInfo {
+func (p *Package) find(name string) *ClassInfo {
 	entry := strings.ReplaceAll(name, ".", "/") + ".class"
 	for i := 0; ; i++ {
 		for i >= len(p.readers) { // open the next bundled jar
@@ -238,7 +246,7 @@ func openNested(f *zip.File) (*zip.Reader, error) {
 
 // parseClassFile reads the header of a class file: name, flags, supertypes
 // and the class's generic Signature attribute.
-func parseClassFile(data []byte) (*classInfo, error) {
+func parseClassFile(data []byte) (*ClassInfo, error) {
 	r := &classReader{b: data}
 	if r.u4() != 0xCAFEBABE {
 		return nil, errors.New("not a class file")
@@ -343,8 +351,8 @@ func (r *classReader) u4() uint32 {
 
 // newClassInfo builds the class from its generic signature when it has one,
 // else from the raw super class and interfaces.
-func newClassInfo(name string, isInterface bool, rawSuper string, rawIfaces []string, signature string) (*classInfo, error) {
-	ci := &classInfo{name: name, isInterface: isInterface}
+func newClassInfo(name string, isInterface bool, rawSuper string, rawIfaces []string, signature string) (*ClassInfo, error) {
+	ci := &ClassInfo{name: name, isInterface: isInterface}
 	if signature != "" || rawSuper == "" && rawIfaces == nil {
 		if signature != "" {
 			sp := &sigParser{s: signature}
@@ -587,16 +595,16 @@ func subst(t *jtype, env map[string]*jtype) *jtype {
 
 // supertypes returns the super class and interfaces of the class type t,
 // with t's type arguments substituted; a raw t gives raw supertypes.
-func (p *javaPackage) supertypes(t *jtype, declared bool) (super *jtype, ifaces []*jtype, ok bool) {
-	ci := p.lookup(t.name)
+func (p *Package) supertypes(t *jtype, declared bool) (super *jtype, ifaces []*jtype, ok bool) {
+	ci := p.Lookup(t.name)
 	if ci == nil {
 		// A JDK class we do not list does not lead to a Pulsar function
 		// interface (UnaryOperator, the one JDK sub-interface of Function,
 		// is listed); any other unknown class might.
 		if !strings.HasPrefix(t.name, "java.") && !strings.HasPrefix(t.name, "javax.") && !strings.HasPrefix(t.name, "jdk.") {
-			p.incomplete = true
-			if p.unknown == "" {
-				p.unknown = t.name
+			p.Incomplete = true
+			if p.Unknown == "" {
+				p.Unknown = t.name
 			}
 		}
 		return nil, nil, false
@@ -630,8 +638,8 @@ func (p *javaPackage) supertypes(t *jtype, declared bool) (super *jtype, ifaces 
 	return super, ifaces, true
 }
 
-// assignable tells whether the class named name is target or a subtype.
-func (p *javaPackage) assignable(name, target string) bool {
+// Assignable tells whether the class named name is target or a subtype.
+func (p *Package) Assignable(name, target string) bool {
 	seen := map[string]bool{}
 	var walk func(string) bool
 	walk = func(n string) bool {
@@ -660,22 +668,22 @@ func (p *javaPackage) assignable(name, target string) bool {
 // there (String, a POJO of the worker's classpath) is simply not a
 // Collection, Record or CompletableFuture, and does not make the function's
 // own hierarchy incomplete.
-func (p *javaPackage) assignableType(name, target string) bool {
-	incomplete, unknown := p.incomplete, p.unknown
-	defer func() { p.incomplete, p.unknown = incomplete, unknown }()
-	return p.assignable(name, target)
+func (p *Package) assignableType(name, target string) bool {
+	incomplete, unknown := p.Incomplete, p.Unknown
+	defer func() { p.Incomplete, p.Unknown = incomplete, unknown }()
+	return p.Assignable(name, target)
 }
 
-func (p *javaPackage) describe(t *jtype) string {
+func (p *Package) describe(t *jtype) string {
 	name := erasure(t)
-	if ci := p.lookup(name); ci != nil && ci.isInterface {
+	if ci := p.Lookup(name); ci != nil && ci.isInterface {
 		return "interface " + name
 	}
 	return "class " + name
 }
 
 // typeArguments is getTypeArguments() of a generic type.
-func (p *javaPackage) typeArguments(t *jtype) ([]*jtype, error) {
+func (p *Package) typeArguments(t *jtype) ([]*jtype, error) {
 	if t.kind != 'L' || t.args == nil {
 		return nil, fmt.Errorf("A non-generic type does not imply type arguments: %s", p.describe(t))
 	}
@@ -685,11 +693,11 @@ func (p *javaPackage) typeArguments(t *jtype) ([]*jtype, error) {
 // resolveInterfaceTypeArguments is FunctionCommon's: the type arguments of
 // the first declared interface assignable to target, on t or its super
 // classes. found is false where Java's method returns null.
-func (p *javaPackage) resolveInterfaceTypeArguments(t *jtype, declared bool, target string) (args []*jtype, found bool, err error) {
+func (p *Package) resolveInterfaceTypeArguments(t *jtype, declared bool, target string) (args []*jtype, found bool, err error) {
 	for depth := 0; t != nil && depth < 64; depth++ {
 		super, ifaces, _ := p.supertypes(t, declared)
 		for _, i := range ifaces {
-			if p.assignable(erasure(i), target) {
+			if p.Assignable(erasure(i), target) {
 				args, err := p.typeArguments(i)
 				return args, true, err
 			}
@@ -706,17 +714,17 @@ func index(args []*jtype, i int) (*jtype, error) {
 	return args[i], nil
 }
 
-// functionTypes is FunctionCommon.getFunctionTypes: the erased input and
+// FunctionTypes is FunctionCommon.getFunctionTypes: the erased input and
 // output types of the function class.
-func (p *javaPackage) functionTypes(class string, window bool) (in, out string, err error) {
+func (p *Package) FunctionTypes(class string, window bool) (in, out string, err error) {
 	user := &jtype{kind: 'L', name: class}
-	parent := javaFunction
+	parent := JavaFunction
 	if window {
-		if p.assignable(class, windowFunction) {
-			parent = windowFunction
+		if p.Assignable(class, WindowFunction) {
+			parent = WindowFunction
 		}
-	} else if p.assignable(class, pulsarFunction) {
-		parent = pulsarFunction
+	} else if p.Assignable(class, PulsarFunction) {
+		parent = PulsarFunction
 	}
 	args, found, err := p.resolveInterfaceTypeArguments(user, true, parent)
 	if err != nil {
@@ -733,7 +741,7 @@ func (p *javaPackage) functionTypes(class string, window bool) (in, out string, 
 	if err != nil {
 		return "", "", err
 	}
-	if window && parent == javaFunction {
+	if window && parent == JavaFunction {
 		if !p.assignableType(erasure(t0), collectionType) {
 			return "", "", errors.New("Window function must take a collection as input")
 		}
@@ -759,57 +767,19 @@ func (p *javaPackage) functionTypes(class string, window bool) (in, out string, 
 	return erasure(t0), erasure(t1), nil
 }
 
-// javaChecks is FunctionConfigUtils.doJavaChecks without the serde, schema
-// and crypto class checks. It returns what convert needs. When the class's
-// hierarchy leaves the package for classes we do not know (p.unknown), the
-// function is accepted without type names rather than refused on a guess.
-func (p *javaPackage) javaChecks(fc *functionConfig) (extractedDetails, error) {
-	className := strings.TrimFunc(str(fc.ClassName), func(r rune) bool { return r <= ' ' })
-	if className == "" {
-		if !p.isNar || p.definition == "" {
-			return extractedDetails{}, invalid("Function class name is not provided.")
+// ConnectorTypeArg resolves the first type argument of iface on class;
+// "" when the hierarchy leaves what we can read (the component is then
+// stored without a type name rather than refused on a guess).
+func (p *Package) ConnectorTypeArg(class, iface string) (string, error) {
+	args, found, err := p.resolveInterfaceTypeArguments(&jtype{kind: 'L', name: class}, true, iface)
+	if err != nil || !found || len(args) == 0 {
+		if p.Incomplete {
+			return "", nil
 		}
-		className = p.definition
-	}
-	if p.lookup(className) == nil {
-		return extractedDetails{}, invalid("Function class %s must be in class path", className)
-	}
-	ex := extractedDetails{functionClassName: &className}
-	ok := p.assignable(className, pulsarFunction) || p.assignable(className, javaFunction) ||
-		p.assignable(className, windowFunction)
-	switch {
-	case !ok && !p.incomplete:
-		return extractedDetails{}, invalid("Function class %s does not implement the correct interface", className)
-	case ok:
-		in, out, err := p.functionTypes(className, fc.WindowConfig != nil)
 		if err == nil {
-			ex.typeArg0, ex.typeArg1 = &in, &out
-		} else if !p.incomplete {
-			return extractedDetails{}, invalid("%s", err.Error())
+			err = errors.New(msgNoTypeArgs)
 		}
+		return "", err
 	}
-	if err := fc.javaConfigChecks(); err != nil {
-		return extractedDetails{}, err
-	}
-	return ex, nil
-}
-
-// javaConfigChecks are the parts of doJavaChecks that need no classes.
-func (fc *functionConfig) javaConfigChecks() error {
-	for _, topic := range sortedKeys(fc.CustomSchemaInputs) {
-		var cc consumerConfig
-		if isNull, err := decodeJackson([]byte(fc.CustomSchemaInputs[topic]), consumerSchema, &cc); err != nil || isNull {
-			return invalid("Topic %s has an incorrect schema Info", topic)
-		}
-	}
-	for _, topic := range sortedKeys(fc.InputSpecs) {
-		cc := fc.InputSpecs[topic]
-		if !isEmpty(cc.SchemaType) && !isEmpty(cc.SerdeClassName) {
-			return invalid("Only one of schemaType or serdeClassName should be set in inputSpec")
-		}
-	}
-	if !isEmpty(fc.OutputSerdeClassName) && !isEmpty(fc.OutputSchemaType) {
-		return invalid("Only one of outputSchemaType or outputSerdeClassName should be set")
-	}
-	return nil
+	return erasure(args[0]), nil
 }

@@ -1,4 +1,4 @@
-package api
+package javaclass
 
 // The config field definitions of a built-in connector (GET
 // .../builtinsources/{name}/configdefinition), read from the config class's
@@ -21,6 +21,13 @@ const fieldDocAnnotation = "Lorg/apache/pulsar/io/core/annotations/FieldDoc;"
 // order Java's HashMap of the attributes iterates (and Jackson writes) them.
 var fieldDocAttributes = []struct{ name, def string }{
 	{"help", ""}, {"defaultValue", ""}, {"sensitive", "false"}, {"required", "false"},
+}
+
+// ConfigFieldDefinition is Java's org.apache.pulsar.common.io.ConfigFieldDefinition.
+type ConfigFieldDefinition struct {
+	FieldName  string          `json:"fieldName"`
+	TypeName   string          `json:"typeName"`
+	Attributes fieldAttributes `json:"attributes"`
 }
 
 // fieldAttributes is the attributes map of a ConfigFieldDefinition, written
@@ -210,7 +217,7 @@ func actualName(t *jtype) string {
 
 // classBytes returns the class file of a class in the package; nil when the
 // package does not have it.
-func (p *javaPackage) classBytes(name string) []byte {
+func (p *Package) classBytes(name string) []byte {
 	entry := strings.ReplaceAll(name, ".", "/") + ".class"
 	for i := 0; ; i++ {
 		for i >= len(p.readers) {
@@ -235,9 +242,9 @@ func (p *javaPackage) classBytes(name string) []byte {
 	}
 }
 
-// configFieldDefinitions lists the config class's fields as Java does.
-func configFieldDefinitions(narPath, class string) ([]ConfigFieldDefinition, error) {
-	pkg, closer, err := openJavaPackage(narPath)
+// FieldDefinitions lists the config class's fields as Java does.
+func FieldDefinitions(narPath, class string) ([]ConfigFieldDefinition, error) {
+	pkg, closer, err := Open(narPath)
 	if err != nil {
 		return nil, err
 	}
