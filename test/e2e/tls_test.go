@@ -104,7 +104,7 @@ func startSecurePair(t *testing.T, p harness.Pulsar) *securePair {
 		}()
 	}
 	for _, w := range s.workers {
-		w.WaitReady(4 * time.Minute)
+		w.WaitReady(8 * time.Minute)
 	}
 	wg.Wait()
 	return s

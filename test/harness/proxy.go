@@ -87,7 +87,7 @@ func StartProxy(t testing.TB, p Pulsar, settings map[string]string) *Proxy {
 			t.Logf("end of the proxy's output (%s):\n%s", out.Name(), trimLog(b, 4000))
 		}
 	})
-	Eventually(t, 4*time.Minute, "the proxy's web service answers", func() error {
+	Eventually(t, 8*time.Minute, "the proxy's web service answers", func() error {
 		select {
 		case <-x.done:
 			b, _ := os.ReadFile(out.Name())
