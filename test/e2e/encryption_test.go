@@ -101,7 +101,7 @@ func testEncryption(t *testing.T, s *securePair) {
 		t.Helper()
 		all := append(slices.Clone(admin), "functions", "create", "--tenant", tenant, "--namespace", namespace,
 			"--name", name, "--jar", jar, "--classname", "org.apache.pulsar.functions.api.examples.ExclamationFunction")
-		if out, err := p.PulsarAdmin(t, w.httpsURL(), append(all, args...)...); err != nil {
+		if out, err := adminCLI(t, p, w.httpsURL(), append(all, args...)...); err != nil {
 			t.Fatalf("create %s on the %s worker: %v\n%s", name, w.Kind, err, out)
 		}
 	}
