@@ -103,7 +103,7 @@ func testEncryption(t *testing.T, s *securePair) {
 		t.Helper()
 		all := append(slices.Clone(admin), "functions", "create", "--tenant", tenant, "--namespace", namespace,
 			"--name", name, "--jar", jar, "--classname", "org.apache.pulsar.functions.api.examples.ExclamationFunction",
-			"--subscription-position", "Earliest")
+			"--subs-position", "Earliest")
 		if out, err := adminCLI(t, p, w.httpsURL(), append(all, args...)...); err != nil {
 			t.Errorf("create %s on the %s worker: %v\n%s", name, w.Kind, err, out)
 		}
