@@ -7,8 +7,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -188,11 +190,28 @@ func (s *Server) authenticated(h http.HandlerFunc) http.Handler {
 		if err != nil {
 			s.log.Debug("authentication failed", "path", r.URL.Path, "remote", r.RemoteAddr, "err", err)
 			// The Java worker's filter answers with a container error page.
-			http.Error(w, "Authentication required", http.StatusUnauthorized)
+			authRequired(w, r)
 			return
 		}
 		h(w, r.WithContext(context.WithValue(r.Context(), roleKey{}, role)))
 	})
+}
+
+// authRequired answers 401 as the Java worker's container does: Jetty's error
+// page, in its JSON form for clients that accept JSON (pulsar-admin and the
+// proxy do; pulsar-admin prints it after "HTTP 401"), in plain text
+// otherwise. Jetty's page also names the servlet with an object hash, which
+// has no meaning here and is left out.
+func authRequired(w http.ResponseWriter, r *http.Request) {
+	const msg = "Authentication required"
+	if !strings.Contains(r.Header.Get("Accept"), "application/json") {
+		http.Error(w, msg, http.StatusUnauthorized)
+		return
+	}
+	url, _ := json.Marshal(r.URL.Path)
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusUnauthorized)
+	fmt.Fprintf(w, "{\n\"message\":\"%s\",\n\"url\":%s,\n\"status\":\"401\"\n}", msg, url)
 }
 
 // superUser is authenticated + the initialisation check + the super-user check,
