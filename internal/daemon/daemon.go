@@ -42,7 +42,7 @@ type Daemon struct {
 	load    func(context.Context) (*config.Config, config.Problems, error) // reloads read the config with it
 	watched []string                                                       // files whose edits trigger a reload
 	// self is this worker as the cluster knows it, fixed at New.
-	self cluster.WorkerInfo
+	self    cluster.WorkerInfo
 	level   *slog.LevelVar
 	log     *slog.Logger
 	metrics *workerMetrics

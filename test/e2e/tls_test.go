@@ -131,10 +131,10 @@ func tlsAuth(cert harness.Issued) []string {
 		"--auth-params", "tlsCertFile:" + cert.Cert + ",tlsKeyFile:" + cert.Key}
 }
 
-// adminResult is what one pulsar-admin run showed: its exit code and the
+// tlsAdminResult is what one pulsar-admin run showed: its exit code and the
 // gist of its output (the lines that are not the JVM's logging, with ports
 // and temporary paths replaced).
-type adminResult struct {
+type tlsAdminResult struct {
 	code int
 	gist string
 }
@@ -160,10 +160,10 @@ func adminCLI(t *testing.T, p harness.Pulsar, url string, args ...string) (strin
 	return string(out), err
 }
 
-func runAdmin(t *testing.T, p harness.Pulsar, url string, args ...string) adminResult {
+func runAdmin(t *testing.T, p harness.Pulsar, url string, args ...string) tlsAdminResult {
 	t.Helper()
 	out, err := adminCLI(t, p, url, args...)
-	r := adminResult{}
+	r := tlsAdminResult{}
 	var ee *exec.ExitError
 	switch {
 	case errors.As(err, &ee):
@@ -214,7 +214,7 @@ func TestTLS(t *testing.T) {
 		}
 		for _, c := range cases {
 			t.Run(c.name, func(t *testing.T) {
-				results := make([]adminResult, len(s.workers))
+				results := make([]tlsAdminResult, len(s.workers))
 				var wg sync.WaitGroup
 				for i, w := range s.workers {
 					wg.Add(1)
