@@ -60,7 +60,7 @@ func fakeWorkerMain(dir, script string) int {
 	}()
 	second := <-res
 	task := fmt.Sprintf("/proc/self/task/%d", second.tid)
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(10 * time.Millisecond) {
 		if _, err := os.Stat(task); err != nil {
 			break
 		}
