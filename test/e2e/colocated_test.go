@@ -77,6 +77,7 @@ func isolation(port int, ns string) []string {
 // broker.conf it answers the same as the distribution's Java worker given the
 // equivalent functions_worker.yml, and an edit of broker.conf is applied live.
 func TestColocated(t *testing.T) {
+	t.Parallel() // own workers, ports and namespaces: overlaps with the other parallel tests
 	p := harness.RequirePulsar(t)
 	p.RequireJavaWorkers(t)
 

@@ -31,6 +31,7 @@ const (
 // role), and a principal outside saslJaasClientAllowedIds is refused during
 // the SASL exchange.
 func TestSASLKerberos(t *testing.T) {
+	t.Parallel() // own workers, ports and namespaces: overlaps with the other parallel tests
 	p := harness.RequirePulsar(t)
 	p.RequireJavaWorkers(t)
 	kdc := harness.StartKDC(t, saslService, saslAdmin, saslOutsider)

@@ -188,6 +188,7 @@ func runAdmin(t *testing.T, p harness.Pulsar, url string, args ...string) tlsAdm
 // proxy, and end-to-end encryption through both kinds of worker: each case
 // must end the same on both (exit code and what pulsar-admin says).
 func TestTLS(t *testing.T) {
+	t.Parallel() // own workers, ports and namespaces: overlaps with the other parallel tests
 	p := harness.RequirePulsar(t)
 	s := startSecurePair(t, p)
 	other := harness.NewCA(t, "other-ca")
