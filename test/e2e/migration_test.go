@@ -132,6 +132,7 @@ func (l *load) longestGap() time.Duration {
 // remain. No message may be lost, no function lost, and at no sample may an
 // instance run twice; the longest gap in each function's output is printed.
 func TestRollingMigration(t *testing.T) {
+	t.Parallel() // own workers, ports and namespaces: overlaps with the other parallel tests
 	p := harness.RequirePulsar(t)
 	p.RequireJavaWorkers(t)
 	goBin := buildGoFunction(t)
