@@ -22,7 +22,7 @@ func ConnectorsDir(t testing.TB) string {
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
 	if err != nil {
-		unavailable(t, "scripts/fetch-connectors.sh failed: "+err.Error()+": "+strings.TrimSpace(stderr.String()))
+		Unavailable(t, "scripts/fetch-connectors.sh failed: "+err.Error()+": "+strings.TrimSpace(stderr.String()))
 	}
 	return strings.TrimSpace(string(out))
 }

@@ -48,11 +48,11 @@ func RequirePulsar(t testing.TB) Pulsar {
 		StateStorageURL: os.Getenv("PULSAR_STATE_STORAGE_URL"),
 	}
 	if p.ServiceURL == "" || p.WebServiceURL == "" {
-		unavailable(t, "no Pulsar standalone: PULSAR_SERVICE_URL/PULSAR_WEB_SERVICE_URL unset (run `make test`, or `eval \"$(make -s pulsar-up)\"` first)")
+		Unavailable(t, "no Pulsar standalone: PULSAR_SERVICE_URL/PULSAR_WEB_SERVICE_URL unset (run `make test`, or `eval \"$(make -s pulsar-up)\"` first)")
 	}
 	resp, err := http.Get(p.WebServiceURL + "/admin/v2/clusters")
 	if err != nil {
-		unavailable(t, fmt.Sprintf("Pulsar standalone at %s does not answer: %v", p.WebServiceURL, err))
+		Unavailable(t, fmt.Sprintf("Pulsar standalone at %s does not answer: %v", p.WebServiceURL, err))
 	}
 	resp.Body.Close()
 	return p
@@ -63,12 +63,14 @@ func RequirePulsar(t testing.TB) Pulsar {
 func (p Pulsar) RequireStateStorage(t testing.TB) string {
 	t.Helper()
 	if p.StateStorageURL == "" {
-		unavailable(t, "no stream storage for function state: PULSAR_STATE_STORAGE_URL unset (`make test` starts the standalone with PFW_PULSAR_STREAM_STORAGE=1)")
+		Unavailable(t, "no stream storage for function state: PULSAR_STATE_STORAGE_URL unset (`make test` starts the standalone with PFW_PULSAR_STREAM_STORAGE=1)")
 	}
 	return p.StateStorageURL
 }
 
-func unavailable(t testing.TB, why string) {
+// Unavailable skips the test locally, saying why, and fails it under CI=true:
+// nothing a test needs may be missing silently in CI.
+func Unavailable(t testing.TB, why string) {
 	t.Helper()
 	if os.Getenv("CI") == "true" {
 		t.Fatalf("CI=true: %s", why)

@@ -22,16 +22,16 @@ const javaWorkerMem = "-Xms128m -Xmx384m -XX:MaxDirectMemorySize=256m"
 func (p Pulsar) RequireJavaWorkers(t testing.TB) {
 	t.Helper()
 	if p.Home == "" {
-		unavailable(t, "PULSAR_HOME is unset: Java functions workers run from the distribution's bin/pulsar")
+		Unavailable(t, "PULSAR_HOME is unset: Java functions workers run from the distribution's bin/pulsar")
 	}
 	if _, err := os.Stat(filepath.Join(p.Home, "bin", "pulsar")); err != nil {
-		unavailable(t, "no Java functions worker: "+err.Error())
+		Unavailable(t, "no Java functions worker: "+err.Error())
 	}
 	if _, err := exec.LookPath("java"); err != nil {
-		unavailable(t, "no Java functions worker: java is not on PATH")
+		Unavailable(t, "no Java functions worker: java is not on PATH")
 	}
 	if os.Getenv("PULSAR_METADATA_STORE_URL") == "" {
-		unavailable(t, "no metadata store for a Java functions worker: PULSAR_METADATA_STORE_URL unset (`make test` starts the standalone in ZooKeeper mode with PFW_PULSAR_STREAM_STORAGE=1)")
+		Unavailable(t, "no metadata store for a Java functions worker: PULSAR_METADATA_STORE_URL unset (`make test` starts the standalone in ZooKeeper mode with PFW_PULSAR_STREAM_STORAGE=1)")
 	}
 }
 

@@ -28,7 +28,7 @@ type KDC struct {
 func StartKDC(t testing.TB, principals ...string) KDC {
 	t.Helper()
 	if _, err := exec.LookPath("bash"); err != nil {
-		unavailable(t, "no KDC: bash is not on PATH")
+		Unavailable(t, "no KDC: bash is not on PATH")
 	}
 	dir := t.TempDir()
 	script := filepath.Join(RepoRoot(t), "scripts", "kdc.sh")
@@ -41,7 +41,7 @@ func StartKDC(t testing.TB, principals ...string) KDC {
 	out, err := cmd.Output()
 	t.Logf("scripts/kdc.sh up: %s (%s)", time.Since(start).Round(time.Millisecond), strings.TrimSpace(stderr.String()))
 	if err != nil {
-		unavailable(t, "no KDC: scripts/kdc.sh up failed: "+err.Error()+": "+strings.TrimSpace(stderr.String()))
+		Unavailable(t, "no KDC: scripts/kdc.sh up failed: "+err.Error()+": "+strings.TrimSpace(stderr.String()))
 	}
 	t.Cleanup(func() {
 		down := exec.Command(script, "down")

@@ -49,7 +49,7 @@ func (p Pulsar) PulsarAdminExit(t testing.TB, adminURL string, args ...string) (
 func (p Pulsar) pulsarAdmin(t testing.TB, env []string, adminURL string, args ...string) (string, int, error) {
 	t.Helper()
 	if p.Home == "" {
-		unavailable(t, "PULSAR_HOME is unset: the distribution's bin/pulsar-admin is needed")
+		Unavailable(t, "PULSAR_HOME is unset: the distribution's bin/pulsar-admin is needed")
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
