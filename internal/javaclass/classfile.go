@@ -202,6 +202,22 @@ func (p *Package) Lookup(name string) *ClassInfo {
 }
 
 func (p *Package) find(name string) *ClassInfo {
+	var ci *ClassInfo
+	p.scanClass(name, func(data []byte) bool {
+		c, err := parseClassFile(data)
+		if err == nil && c.name == name {
+			ci = c
+			return true
+		}
+		return false
+	})
+	return ci
+}
+
+// scanClass reads the class file of name from each jar of the package in
+// turn (opening bundled jars as it goes) until accept takes one, and returns
+// it; nil when none does.
+func (p *Package) scanClass(name string, accept func([]byte) bool) []byte {
 	entry := strings.ReplaceAll(name, ".", "/") + ".class"
 	for i := 0; ; i++ {
 		for i >= len(p.readers) { // open the next bundled jar
@@ -220,11 +236,8 @@ func (p *Package) find(name string) *ClassInfo {
 		}
 		data, err := io.ReadAll(f)
 		f.Close()
-		if err != nil {
-			continue
-		}
-		if ci, err := parseClassFile(data); err == nil && ci.name == name {
-			return ci
+		if err == nil && accept(data) {
+			return data
 		}
 	}
 }

@@ -10,7 +10,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"io"
 	"strconv"
 	"strings"
 )
@@ -218,28 +217,7 @@ func actualName(t *jtype) string {
 // classBytes returns the class file of a class in the package; nil when the
 // package does not have it.
 func (p *Package) classBytes(name string) []byte {
-	entry := strings.ReplaceAll(name, ".", "/") + ".class"
-	for i := 0; ; i++ {
-		for i >= len(p.readers) {
-			if len(p.nested) == 0 {
-				return nil
-			}
-			f := p.nested[0]
-			p.nested = p.nested[1:]
-			if zr, err := openNested(f); err == nil {
-				p.readers = append(p.readers, zr)
-			}
-		}
-		f, err := p.readers[i].Open(entry)
-		if err != nil {
-			continue
-		}
-		data, err := io.ReadAll(f)
-		f.Close()
-		if err == nil {
-			return data
-		}
-	}
+	return p.scanClass(name, func([]byte) bool { return true })
 }
 
 // FieldDefinitions lists the config class's fields as Java does.
