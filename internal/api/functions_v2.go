@@ -160,10 +160,9 @@ func writeProtoJSON(w http.ResponseWriter, m proto.Message) error {
 	if err := json.Indent(&out, compactJSON(b), "", "  "); err != nil {
 		return fmt.Errorf("print %s: %w", m.ProtoReflect().Descriptor().FullName(), err)
 	}
-	out = *bytes.NewBuffer(javaDoubles(out.Bytes(), m.ProtoReflect().Descriptor()))
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(http.StatusOK)
-	_, _ = w.Write(out.Bytes())
+	_, _ = w.Write(javaDoubles(out.Bytes(), m.ProtoReflect().Descriptor()))
 	return nil
 }
 
