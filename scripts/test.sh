@@ -27,7 +27,7 @@ on_exit() {
 	local status=$?
 	trap - EXIT INT TERM
 	"$PFW_REPO_ROOT/scripts/pulsar.sh" down || pfw_log "warning: scripts/pulsar.sh down failed"
-	rm -f -- "${fault_summary:-}"
+	rm -f -- "${fault_summary:-}" "${gotest_log:-}"
 	pfw_log "exit status $status, total time $(($(pfw_now) - started)) s"
 	exit "$status"
 }
@@ -55,9 +55,19 @@ fi
 # recovery per experiment) to this file; go test shows nothing of a passing package but "ok".
 fault_summary=$(mktemp "${TMPDIR:-/tmp}/pfw-fault-summary.XXXXXX")
 export PFW_FAULT_SUMMARY=$fault_summary
-pfw_log "go test -count=1 -parallel 3 -timeout 50m $*"
+pfw_log "go test -count=1 -parallel 3 -timeout 50m -v $*"
+# -v and a copy of the output: at the end the run prints each package's result and time and the
+# slowest top-level tests, so a CI log's tail shows where the time went and what failed.
+gotest_log=$(mktemp "${TMPDIR:-/tmp}/pfw-go-test.XXXXXX")
 status=0
-go test -count=1 -parallel 3 -timeout 50m "$@" || status=$?
+go test -count=1 -parallel 3 -timeout 50m -v "$@" 2>&1 | tee -- "$gotest_log" || status=$?
+pfw_log "go test: packages (result, time):"
+grep -E '^(ok|FAIL|---)[[:space:]]+[a-z]' -- "$gotest_log" >&2 || true
+pfw_log "go test: failed tests:"
+grep -E '^[[:space:]]*--- FAIL: ' -- "$gotest_log" >&2 || true
+pfw_log "go test: the 15 slowest top-level tests:"
+sed -nE 's/^--- (PASS|FAIL|SKIP): ([^ ]+) \(([0-9.]+)s\)$/\3 \1 \2/p' -- "$gotest_log" |
+	sort -rn | head -n 15 >&2 || true
 if [[ -s $fault_summary ]]; then
 	pfw_log "test/fault:"
 	cat -- "$fault_summary"
