@@ -22,11 +22,25 @@ cd "$PFW_REPO_ROOT"
 
 started=$(pfw_now)
 
+# go_summary prints, from the copy of go test's output, each package's result and time, the failed
+# tests and the 15 slowest top-level tests; on_exit calls it so that it ends the log.
+go_summary() {
+	[[ -s ${gotest_log:-} ]] || return 0
+	pfw_log "go test: packages (result, time):"
+	grep -E '^(ok|FAIL)[[:space:]]+[a-z]' -- "$gotest_log" >&2 || true
+	pfw_log "go test: failed tests:"
+	grep -E '^[[:space:]]*--- FAIL: ' -- "$gotest_log" >&2 || true
+	pfw_log "go test: the 15 slowest top-level tests (seconds):"
+	sed -nE 's/^--- (PASS|FAIL|SKIP): ([^ ]+) \(([0-9.]+)s\)$/\3 \1 \2/p' -- "$gotest_log" |
+		sort -rn | head -n 15 >&2 || true
+}
+
 # shellcheck disable=SC2317 # called through the EXIT trap
 on_exit() {
 	local status=$?
 	trap - EXIT INT TERM
 	"$PFW_REPO_ROOT/scripts/pulsar.sh" down || pfw_log "warning: scripts/pulsar.sh down failed"
+	go_summary
 	rm -f -- "${fault_summary:-}" "${gotest_log:-}"
 	pfw_log "exit status $status, total time $(($(pfw_now) - started)) s"
 	exit "$status"
@@ -56,18 +70,10 @@ fi
 fault_summary=$(mktemp "${TMPDIR:-/tmp}/pfw-fault-summary.XXXXXX")
 export PFW_FAULT_SUMMARY=$fault_summary
 pfw_log "go test -count=1 -parallel 3 -timeout 50m -v $*"
-# -v and a copy of the output: at the end the run prints each package's result and time and the
-# slowest top-level tests, so a CI log's tail shows where the time went and what failed.
+# -v and a copy of the output for go_summary, so a CI log's tail shows where the time went and what failed.
 gotest_log=$(mktemp "${TMPDIR:-/tmp}/pfw-go-test.XXXXXX")
 status=0
 go test -count=1 -parallel 3 -timeout 50m -v "$@" 2>&1 | tee -- "$gotest_log" || status=$?
-pfw_log "go test: packages (result, time):"
-grep -E '^(ok|FAIL|---)[[:space:]]+[a-z]' -- "$gotest_log" >&2 || true
-pfw_log "go test: failed tests:"
-grep -E '^[[:space:]]*--- FAIL: ' -- "$gotest_log" >&2 || true
-pfw_log "go test: the 15 slowest top-level tests:"
-sed -nE 's/^--- (PASS|FAIL|SKIP): ([^ ]+) \(([0-9.]+)s\)$/\3 \1 \2/p' -- "$gotest_log" |
-	sort -rn | head -n 15 >&2 || true
 if [[ -s $fault_summary ]]; then
 	pfw_log "test/fault:"
 	cat -- "$fault_summary"
