@@ -202,3 +202,42 @@ func goConnectorUpdate(t *testing.T, k *testKind, c connectorCase) (*pb.Function
 	fd, err := goConnectorCreateConfig(k, merged, c.Package, c.TransformPackage)
 	return fd, noChange, err
 }
+
+// TestSinkFromMetadata: the answer names the transform function: from the
+// details for builtin://, from transformFunctionPackageLocation for a
+// package URL (which 4.0.8 leaves out), not at all without one.
+func TestSinkFromMetadata(t *testing.T) {
+	details := func(className, builtin string) *pb.FunctionDetails {
+		return &pb.FunctionDetails{Tenant: "public", Namespace: "default", Name: "snk", ClassName: className, Builtin: builtin,
+			ComponentType: pb.FunctionDetails_SINK, Source: &pb.SourceSpec{InputSpecs: map[string]*pb.ConsumerSpec{"in": {}}},
+			Sink: &pb.SinkSpec{ClassName: "conn.IntSink"}}
+	}
+	for _, tc := range []struct {
+		name          string
+		md            *pb.FunctionMetaData
+		wantTransform *string
+		wantClass     *string
+	}{
+		{"no transform function", &pb.FunctionMetaData{FunctionDetails: details(identityFunctionClass, "")}, nil, nil},
+		{"built-in function", &pb.FunctionMetaData{FunctionDetails: details("fns.Records", "exclaim"),
+			TransformFunctionPackageLocation: &pb.PackageLocationMetaData{PackagePath: "builtin://exclaim"}},
+			ptr("builtin://exclaim"), ptr("fns.Records")},
+		{"package URL", &pb.FunctionMetaData{FunctionDetails: details("fns.Records", ""),
+			TransformFunctionPackageLocation: &pb.PackageLocationMetaData{PackagePath: "function://public/default/fns@1"}},
+			ptr("function://public/default/fns@1"), ptr("fns.Records")},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			sc, err := SinkFromMetadata(tc.md)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(sc.TransformFunction, tc.wantTransform) || !reflect.DeepEqual(sc.TransformFunctionClassName, tc.wantClass) {
+				t.Errorf("transformFunction %v, class %v; want %v, %v", str(sc.TransformFunction), str(sc.TransformFunctionClassName),
+					str(tc.wantTransform), str(tc.wantClass))
+			}
+			if sc.TransformURL() != str(tc.wantTransform) {
+				t.Errorf("TransformURL() = %q", sc.TransformURL())
+			}
+		})
+	}
+}
