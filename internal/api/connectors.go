@@ -234,8 +234,9 @@ func (s *Server) connectorRequest(k *connectorKind, r *http.Request) (form *func
 
 // validateConnector is SourcesImpl/SinksImpl.validateUpdateRequestParams:
 // the path wins, missing values are inferred, a builtin:// archive names
-// the NAR, else the package is the given one.
-func (s *Server) validateConnector(k *connectorKind, t, ns, name string, cc functionconfig.Connector, pkg *localPackage) (*pb.FunctionDetails, error) {
+// the NAR, else the package is the given one; a sink's transform function
+// package is fetched too.
+func (s *Server) validateConnector(ctx context.Context, k *connectorKind, t, ns, name string, cc functionconfig.Connector, pkg *localPackage) (*pb.FunctionDetails, error) {
 	cc.SetPath(t, ns, name)
 	cc.InferMissing()
 	pkgPath := ""
@@ -251,7 +252,16 @@ func (s *Server) validateConnector(k *connectorKind, t, ns, name string, cc func
 	if pkgPath == "" {
 		return nil, invalid("%s package is not provided", k.name)
 	}
-	fd, err := cc.Validate(pkgPath)
+	transformPath := ""
+	if tf := cc.TransformURL(); strings.TrimSpace(tf) != "" {
+		tp, err := s.openTransform(ctx, tf)
+		if err != nil {
+			return nil, err
+		}
+		defer tp.close()
+		transformPath = tp.path
+	}
+	fd, err := cc.Validate(pkgPath, transformPath)
 	if err != nil {
 		return nil, err
 	}
@@ -259,6 +269,35 @@ func (s *Server) validateConnector(k *connectorKind, t, ns, name string, cc func
 		return nil, err
 	}
 	return fd, nil
+}
+
+// openTransform fetches a sink's transform function package as SinksImpl
+// does: builtin... names a built-in function of functionsDirectory
+// (getBuiltinFunctionPackage, whose message names the component type as
+// the enum spells it), anything else is a package URL (getPackageFile).
+func (s *Server) openTransform(ctx context.Context, url string) (*localPackage, error) {
+	if !strings.HasPrefix(url, "builtin") {
+		return s.openUserPackage(ctx, url, true)
+	}
+	name := strings.TrimPrefix(url, "builtin://")
+	found := false
+	for _, f := range s.connectors.BuiltinFunctions() {
+		found = found || f.Name == name
+	}
+	if !found {
+		return nil, invalid("Built-in SINK is not available")
+	}
+	return s.openPackage(ctx, "builtin://"+name, true)
+}
+
+// transformLocation is SinksImpl.setTransformFunctionPackageLocation for a
+// worker that runs its instances itself: a built-in function's name, else
+// the URL as given; nothing is uploaded.
+func transformLocation(fd *pb.FunctionDetails, url string) *pb.PackageLocationMetaData {
+	if b := fd.GetBuiltin(); strings.TrimSpace(b) != "" {
+		return &pb.PackageLocationMetaData{PackagePath: "builtin://" + b}
+	}
+	return &pb.PackageLocationMetaData{PackagePath: url}
 }
 
 // builtinOf is FunctionCommon.getFunctionCodeBuiltin for the kind.
@@ -296,7 +335,7 @@ func (s *Server) registerConnector(k *connectorKind, w http.ResponseWriter, r *h
 		} else if form.hasData {
 			pkg = &localPackage{path: form.data.Name()}
 		}
-		fd, err := s.validateConnector(k, t, ns, name, cc, pkg)
+		fd, err := s.validateConnector(ctx, k, t, ns, name, cc, pkg)
 		if err != nil {
 			return nil, err
 		}
@@ -321,6 +360,9 @@ func (s *Server) registerConnector(k *connectorKind, w http.ResponseWriter, r *h
 		}
 		md.PackageLocation = uploaded
 	}
+	if tf := cc.TransformURL(); strings.TrimSpace(tf) != "" {
+		md.TransformFunctionPackageLocation = transformLocation(fd, tf)
+	}
 	if err := s.functions.Submit(ctx, md, false); err != nil {
 		s.discardPackage(uploaded)
 		return submitError(err, false)
@@ -339,7 +381,7 @@ func (s *Server) updateConnector(k *connectorKind, w http.ResponseWriter, r *htt
 	if err != nil {
 		return err
 	}
-	existingConfig, err := functionconfig.ConnectorFromDetails(k.ct, existing.GetFunctionDetails())
+	existingConfig, err := functionconfig.ConnectorFromMetadata(k.ct, existing)
 	if err != nil {
 		return err
 	}
@@ -369,7 +411,7 @@ func (s *Server) updateConnector(k *connectorKind, w http.ResponseWriter, r *htt
 			return nil, err
 		}
 		defer pkg.close()
-		fd, err := s.validateConnector(k, t, ns, name, merged, pkg)
+		fd, err := s.validateConnector(ctx, k, t, ns, name, merged, pkg)
 		if err != nil {
 			return nil, err
 		}
@@ -397,6 +439,9 @@ func (s *Server) updateConnector(k *connectorKind, w http.ResponseWriter, r *htt
 			}
 			md.PackageLocation = uploaded
 		}
+	}
+	if tf := merged.TransformURL(); strings.TrimSpace(tf) != "" && tf != existingConfig.TransformURL() {
+		md.TransformFunctionPackageLocation = transformLocation(fd, tf)
 	}
 	if err := s.functions.Submit(ctx, md, false); err != nil {
 		s.discardPackage(uploaded)
@@ -451,7 +496,7 @@ func (s *Server) getConnector(k *connectorKind, w http.ResponseWriter, r *http.R
 		}
 		return writeFunctionJSON(w, sc.ForResponse())
 	}
-	sc, err := functionconfig.SinkFromDetails(md.GetFunctionDetails())
+	sc, err := functionconfig.SinkFromMetadata(md)
 	if err != nil {
 		return err
 	}

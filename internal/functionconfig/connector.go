@@ -9,7 +9,10 @@ package functionconfig
 //   - serde, schema and crypto-key-reader classes are not checked against the
 //     package (as for functions), and validateConnectorConfig (annotation
 //     checks of the connector's config class) is not done.
-//   - a sink's transform function (transformFunction...) is refused with 400.
+//   - a sink's transform function package without transformFunctionClassName
+//     gets its class from the pulsar-io.yaml's functionClass whatever its
+//     URL; 4.0.8 does so only for builtin:// and otherwise fails casting
+//     the package's ConnectorDefinition to a FunctionDefinition.
 
 import (
 	"encoding/json"
@@ -376,10 +379,12 @@ func (sc *Sink) inferMissingArguments() {
 	}
 }
 
-// extractedSink is ExtractedSinkDetails (no transform function).
+// extractedSink is ExtractedSinkDetails; functionClassName is set for a
+// sink with a transform function.
 type extractedSink struct {
-	className string
-	typeArg   string
+	className         string
+	typeArg           string
+	functionClassName string
 }
 
 // collectAllInputTopics is SinkConfigUtils.collectAllInputTopics.
@@ -431,9 +436,10 @@ func (sc *Sink) validateFields() error {
 	return nil
 }
 
-// validateAndExtract is SinkConfigUtils.validateAndExtractDetails without a
-// transform function.
-func (sc *Sink) validateAndExtract(pkgPath string) (extractedSink, error) {
+// validateAndExtract is SinkConfigUtils.validateAndExtractDetails with the
+// sink's package at pkgPath and, when transformPath is not empty, the
+// transform function's package there.
+func (sc *Sink) validateAndExtract(pkgPath, transformPath string) (extractedSink, error) {
 	var ex extractedSink
 	if err := sc.validateFields(); err != nil {
 		return ex, err
@@ -443,8 +449,13 @@ func (sc *Sink) validateAndExtract(pkgPath string) (extractedSink, error) {
 		return ex, err
 	}
 	defer closer.Close()
-	typeArg, err := pkg.ConnectorTypeArg(class, sinkInterface)
-	if err != nil {
+	functionClass := str(sc.TransformFunctionClassName)
+	var typeArg string
+	if transformPath != "" {
+		if functionClass, typeArg, err = transformFunctionTypes(transformPath, sc.TransformFunctionClassName); err != nil {
+			return ex, err
+		}
+	} else if typeArg, err = pkg.ConnectorTypeArg(class, sinkInterface); err != nil {
 		return ex, Invalid("%s", err.Error())
 	}
 	for _, cc := range sc.InputSpecs {
@@ -458,7 +469,47 @@ func (sc *Sink) validateAndExtract(pkgPath string) (extractedSink, error) {
 	if isTrue(sc.RetainKeyOrdering) && isTrue(sc.RetainOrdering) {
 		return ex, Invalid("Only one of retain ordering or retain key ordering can be set")
 	}
-	return extractedSink{className: class, typeArg: typeArg}, nil
+	return extractedSink{className: class, typeArg: typeArg, functionClassName: functionClass}, nil
+}
+
+// transformFunctionTypes is the transform function part of
+// validateAndExtractDetails: the function class (the config's, else the
+// package's pulsar-io.yaml functionClass) must be in the package and return
+// a Record; its input type is what the sink consumes. A hierarchy that
+// leaves what we can read gives no type name rather than a refusal.
+func transformFunctionTypes(pkgPath string, className *string) (class, typeArg string, err error) {
+	pkg, closer, err := javaclass.Open(pkgPath)
+	if err != nil {
+		return "", "", Invalid("%s", err.Error())
+	}
+	defer closer.Close()
+	if className != nil {
+		class = *className
+	} else {
+		if !pkg.IsNar {
+			return "", "", Invalid("Function package doesn't contain the META-INF/services/pulsar-io.yaml file.")
+		}
+		if class = pkg.Definition.FunctionClass; class == "" {
+			return "", "", Invalid("Transform function class name must be set")
+		}
+	}
+	if pkg.Lookup(class) == nil {
+		return "", "", Invalid("Function class %s not found", class)
+	}
+	isRecord, err := pkg.OutputIsRecord(class)
+	if err == nil && !isRecord && !pkg.Incomplete {
+		return "", "", Invalid("Sink transform function output must be of type Record")
+	}
+	if err == nil {
+		typeArg, _, err = pkg.FunctionTypes(class, false)
+	}
+	if err != nil {
+		if pkg.Incomplete {
+			return class, "", nil
+		}
+		return "", "", Invalid("%s", err.Error())
+	}
+	return class, typeArg, nil
 }
 
 // convert is SinkConfigUtils.convert.
@@ -468,6 +519,15 @@ func (sc *Sink) convert(ex extractedSink) (*pb.FunctionDetails, error) {
 		return nil, err
 	}
 	fd.Source.TypeClassName = ex.typeArg
+	if ex.functionClassName != "" {
+		fd.ClassName = ex.functionClassName
+	}
+	if sc.TransformFunctionConfig != nil {
+		fd.UserConfig = *sc.TransformFunctionConfig
+	}
+	if t := str(sc.TransformFunction); strings.HasPrefix(t, "builtin://") {
+		fd.Builtin = strings.TrimPrefix(t, "builtin://")
+	}
 	sink := &pb.SinkSpec{ClassName: ex.className, TypeClassName: ex.typeArg}
 	if a := str(sc.Archive); strings.HasPrefix(a, "builtin://") {
 		sink.Builtin = strings.TrimPrefix(a, "builtin://")
@@ -515,6 +575,21 @@ func SinkFromDetails(fd *pb.FunctionDetails) (*Sink, error) {
 	return sc, nil
 }
 
+// SinkFromMetadata is SinkFromDetails plus transformFunction from the
+// metadata's transformFunctionPackageLocation when the details do not name
+// it (a package URL rather than builtin://): 4.0.8 leaves it out of its
+// answer and so loses it on updates (README, deviations).
+func SinkFromMetadata(md *pb.FunctionMetaData) (*Sink, error) {
+	sc, err := SinkFromDetails(md.GetFunctionDetails())
+	if err != nil {
+		return nil, err
+	}
+	if p := md.GetTransformFunctionPackageLocation().GetPackagePath(); p != "" && sc.TransformFunction == nil {
+		sc.TransformFunction = ptr(p)
+	}
+	return sc, nil
+}
+
 // validateSinkUpdate is SinkConfigUtils.validateUpdate.
 func validateSinkUpdate(existing, newConfig *Sink) (*Sink, error) {
 	merged := sinkRules.updateOf(existing).(*Sink)
@@ -546,16 +621,21 @@ type Connector interface {
 	SetPath(t, ns, name string)
 	InferMissing()
 	ArchiveURL() string
-	// Validate checks and converts with the package at pkgPath.
-	Validate(pkgPath string) (*pb.FunctionDetails, error)
+	// TransformURL is a sink's transformFunction ("" for sources).
+	TransformURL() string
+	// Validate checks and converts with the package at pkgPath and, for a
+	// sink with a transform function, that function's package at
+	// transformPath.
+	Validate(pkgPath, transformPath string) (*pb.FunctionDetails, error)
 }
 
 func (sc *Source) SetPath(t, ns, name string) {
 	sc.Tenant, sc.Namespace, sc.Name = ptr(t), ptr(ns), ptr(name)
 }
-func (sc *Source) InferMissing()      { sc.inferMissingArguments() }
-func (sc *Source) ArchiveURL() string { return str(sc.Archive) }
-func (sc *Source) Validate(pkgPath string) (*pb.FunctionDetails, error) {
+func (sc *Source) InferMissing()        { sc.inferMissingArguments() }
+func (sc *Source) ArchiveURL() string   { return str(sc.Archive) }
+func (sc *Source) TransformURL() string { return "" }
+func (sc *Source) Validate(pkgPath, _ string) (*pb.FunctionDetails, error) {
 	ex, err := sc.validateAndExtract(pkgPath)
 	if err != nil {
 		return nil, err
@@ -566,13 +646,11 @@ func (sc *Source) Validate(pkgPath string) (*pb.FunctionDetails, error) {
 func (sc *Sink) SetPath(t, ns, name string) {
 	sc.Tenant, sc.Namespace, sc.Name = ptr(t), ptr(ns), ptr(name)
 }
-func (sc *Sink) InferMissing()      { sc.inferMissingArguments() }
-func (sc *Sink) ArchiveURL() string { return str(sc.Archive) }
-func (sc *Sink) Validate(pkgPath string) (*pb.FunctionDetails, error) {
-	if !isEmpty(sc.TransformFunction) || !isEmpty(sc.TransformFunctionClassName) {
-		return nil, Invalid("Sink transform functions are not supported by this worker")
-	}
-	ex, err := sc.validateAndExtract(pkgPath)
+func (sc *Sink) InferMissing()        { sc.inferMissingArguments() }
+func (sc *Sink) ArchiveURL() string   { return str(sc.Archive) }
+func (sc *Sink) TransformURL() string { return str(sc.TransformFunction) }
+func (sc *Sink) Validate(pkgPath, transformPath string) (*pb.FunctionDetails, error) {
+	ex, err := sc.validateAndExtract(pkgPath, transformPath)
 	if err != nil {
 		return nil, err
 	}
@@ -595,12 +673,21 @@ func ParseConnector(ct pb.FunctionDetails_ComponentType, data []byte) (Connector
 	return sc, nil
 }
 
-// configFromDetails is convertFromDetails of the kind.
+// ConnectorFromDetails is convertFromDetails of the kind.
 func ConnectorFromDetails(ct pb.FunctionDetails_ComponentType, fd *pb.FunctionDetails) (Connector, error) {
 	if ct == pb.FunctionDetails_SOURCE {
 		return SourceFromDetails(fd)
 	}
 	return SinkFromDetails(fd)
+}
+
+// ConnectorFromMetadata is ConnectorFromDetails with a sink's transform
+// function URL kept (SinkFromMetadata).
+func ConnectorFromMetadata(ct pb.FunctionDetails_ComponentType, md *pb.FunctionMetaData) (Connector, error) {
+	if ct == pb.FunctionDetails_SOURCE {
+		return SourceFromDetails(md.GetFunctionDetails())
+	}
+	return SinkFromMetadata(md)
 }
 
 // validateUpdate is validateUpdate of the kind.

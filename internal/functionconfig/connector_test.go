@@ -19,6 +19,10 @@ import (
 type connectorCase struct {
 	conversionCase
 	Kind string `json:"kind"` // "source" or "sink"
+	// The transform function's package of a sink whose config names a
+	// transformFunction, and of an update's existing sink.
+	TransformPackage         string `json:"transformPackage"`
+	ExistingTransformPackage string `json:"existingTransformPackage"`
 }
 
 func loadConnectorJSON(t *testing.T, name string, v any) {
@@ -51,21 +55,27 @@ var (
 )
 
 // goConnectorCreate runs what Gen.create runs in Java.
-func goConnectorCreate(k *testKind, raw json.RawMessage, pkg string) (*pb.FunctionDetails, error) {
+func goConnectorCreate(k *testKind, raw json.RawMessage, pkg, transform string) (*pb.FunctionDetails, error) {
 	cc, err := ParseConnector(k.ct, raw)
 	if err != nil {
 		return nil, err
 	}
-	return goConnectorCreateConfig(k, cc, pkg)
+	return goConnectorCreateConfig(k, cc, pkg, transform)
 }
 
-func goConnectorCreateConfig(k *testKind, cc Connector, pkg string) (*pb.FunctionDetails, error) {
+// goConnectorCreateConfig validates and converts cc; as SinksImpl, it opens
+// the transform package only when the config names a transformFunction.
+func goConnectorCreateConfig(k *testKind, cc Connector, pkg, transform string) (*pb.FunctionDetails, error) {
 	cc.SetPath("public", "default", "conn")
 	cc.InferMissing()
 	if pkg == "" {
 		return nil, Invalid("%s package is not provided", k.name)
 	}
-	return cc.Validate(filepath.Join("testdata", "connectors", pkg))
+	transformPath := ""
+	if cc.TransformURL() != "" && transform != "" {
+		transformPath = filepath.Join("testdata", "connectors", transform)
+	}
+	return cc.Validate(filepath.Join("testdata", "connectors", pkg), transformPath)
 }
 
 // normalizeConnectorJSON is normalizeJSON with the specs' configs (JSON in a
@@ -126,7 +136,7 @@ func TestConnectorConversionMatchesJava(t *testing.T) {
 			if c.Update != nil {
 				fd, noChange, err = goConnectorUpdate(t, k, c)
 			} else {
-				fd, err = goConnectorCreate(k, c.Config, c.Package)
+				fd, err = goConnectorCreate(k, c.Config, c.Package, c.TransformPackage)
 			}
 			if refusedLikeJava(t, err, want) {
 				return
@@ -171,7 +181,7 @@ func TestConnectorConversionMatchesJava(t *testing.T) {
 // goConnectorUpdate runs what Gen runs for an update case.
 func goConnectorUpdate(t *testing.T, k *testKind, c connectorCase) (*pb.FunctionDetails, bool, error) {
 	t.Helper()
-	existing, err := goConnectorCreate(k, c.Existing, c.ExistingPackage)
+	existing, err := goConnectorCreate(k, c.Existing, c.ExistingPackage, c.ExistingTransformPackage)
 	if err != nil {
 		t.Fatalf("existing: %v", err)
 	}
@@ -189,6 +199,45 @@ func goConnectorUpdate(t *testing.T, k *testKind, c connectorCase) (*pb.Function
 		return nil, false, err
 	}
 	noChange := SameConfig(existingConfig, merged)
-	fd, err := goConnectorCreateConfig(k, merged, c.Package)
+	fd, err := goConnectorCreateConfig(k, merged, c.Package, c.TransformPackage)
 	return fd, noChange, err
+}
+
+// TestSinkFromMetadata: the answer names the transform function: from the
+// details for builtin://, from transformFunctionPackageLocation for a
+// package URL (which 4.0.8 leaves out), not at all without one.
+func TestSinkFromMetadata(t *testing.T) {
+	details := func(className, builtin string) *pb.FunctionDetails {
+		return &pb.FunctionDetails{Tenant: "public", Namespace: "default", Name: "snk", ClassName: className, Builtin: builtin,
+			ComponentType: pb.FunctionDetails_SINK, Source: &pb.SourceSpec{InputSpecs: map[string]*pb.ConsumerSpec{"in": {}}},
+			Sink: &pb.SinkSpec{ClassName: "conn.IntSink"}}
+	}
+	for _, tc := range []struct {
+		name          string
+		md            *pb.FunctionMetaData
+		wantTransform *string
+		wantClass     *string
+	}{
+		{"no transform function", &pb.FunctionMetaData{FunctionDetails: details(identityFunctionClass, "")}, nil, nil},
+		{"built-in function", &pb.FunctionMetaData{FunctionDetails: details("fns.Records", "exclaim"),
+			TransformFunctionPackageLocation: &pb.PackageLocationMetaData{PackagePath: "builtin://exclaim"}},
+			ptr("builtin://exclaim"), ptr("fns.Records")},
+		{"package URL", &pb.FunctionMetaData{FunctionDetails: details("fns.Records", ""),
+			TransformFunctionPackageLocation: &pb.PackageLocationMetaData{PackagePath: "function://public/default/fns@1"}},
+			ptr("function://public/default/fns@1"), ptr("fns.Records")},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			sc, err := SinkFromMetadata(tc.md)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(sc.TransformFunction, tc.wantTransform) || !reflect.DeepEqual(sc.TransformFunctionClassName, tc.wantClass) {
+				t.Errorf("transformFunction %v, class %v; want %v, %v", str(sc.TransformFunction), str(sc.TransformFunctionClassName),
+					str(tc.wantTransform), str(tc.wantClass))
+			}
+			if sc.TransformURL() != str(tc.wantTransform) {
+				t.Errorf("TransformURL() = %q", sc.TransformURL())
+			}
+		})
+	}
 }

@@ -730,27 +730,7 @@ func index(args []*jtype, i int) (*jtype, error) {
 // FunctionTypes is FunctionCommon.getFunctionTypes: the erased input and
 // output types of the function class.
 func (p *Package) FunctionTypes(class string, window bool) (in, out string, err error) {
-	user := &jtype{kind: 'L', name: class}
-	parent := JavaFunction
-	if window {
-		if p.Assignable(class, WindowFunction) {
-			parent = WindowFunction
-		}
-	} else if p.Assignable(class, PulsarFunction) {
-		parent = PulsarFunction
-	}
-	args, found, err := p.resolveInterfaceTypeArguments(user, true, parent)
-	if err != nil {
-		return "", "", err
-	}
-	if !found {
-		return "", "", errors.New(msgNoTypeArgs)
-	}
-	t0, err := index(args, 0)
-	if err != nil {
-		return "", "", err
-	}
-	t1, err := index(args, 1)
+	t0, t1, parent, err := p.rawFunctionTypes(class, window)
 	if err != nil {
 		return "", "", err
 	}
@@ -778,6 +758,45 @@ func (p *Package) FunctionTypes(class string, window bool) (in, out string, err 
 		}
 	}
 	return erasure(t0), erasure(t1), nil
+}
+
+// rawFunctionTypes is FunctionCommon.getRawFunctionTypes: the function
+// interface's type arguments as declared, and which interface that is.
+func (p *Package) rawFunctionTypes(class string, window bool) (t0, t1 *jtype, parent string, err error) {
+	user := &jtype{kind: 'L', name: class}
+	parent = JavaFunction
+	if window {
+		if p.Assignable(class, WindowFunction) {
+			parent = WindowFunction
+		}
+	} else if p.Assignable(class, PulsarFunction) {
+		parent = PulsarFunction
+	}
+	args, found, err := p.resolveInterfaceTypeArguments(user, true, parent)
+	if err != nil {
+		return nil, nil, "", err
+	}
+	if !found {
+		return nil, nil, "", errors.New(msgNoTypeArgs)
+	}
+	if t0, err = index(args, 0); err != nil {
+		return nil, nil, "", err
+	}
+	if t1, err = index(args, 1); err != nil {
+		return nil, nil, "", err
+	}
+	return t0, t1, parent, nil
+}
+
+// OutputIsRecord tells whether the function class declares its output
+// (getRawFunctionTypes, before a Record is unwrapped) as Pulsar's Record or
+// a subtype: what a sink's transform function must return.
+func (p *Package) OutputIsRecord(class string) (bool, error) {
+	_, t1, _, err := p.rawFunctionTypes(class, false)
+	if err != nil {
+		return false, err
+	}
+	return p.assignableType(erasure(t1), pulsarRecord), nil
 }
 
 // ConnectorTypeArg resolves the first type argument of iface on class;

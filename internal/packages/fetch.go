@@ -23,7 +23,9 @@ import (
 )
 
 // fetch resolves one package location of an instance (cluster.md §9.4).
-func (s *Store) fetch(ctx context.Context, inst *pb.Instance, loc *pb.PackageLocationMetaData, ct pb.FunctionDetails_ComponentType) (string, error) {
+// A download goes into the instance's directory, or its subdirectory sub
+// when that is not empty.
+func (s *Store) fetch(ctx context.Context, inst *pb.Instance, loc *pb.PackageLocationMetaData, ct pb.FunctionDetails_ComponentType, sub string) (string, error) {
 	md := inst.GetFunctionMetaData()
 	fd := md.GetFunctionDetails()
 	p, err := ParsePath(loc.GetPackagePath())
@@ -67,6 +69,9 @@ func (s *Store) fetch(ctx context.Context, inst *pb.Instance, loc *pb.PackageLoc
 	fileName, err := downloadFileName(fd, loc)
 	if err != nil {
 		return "", fmt.Errorf("fetch package %s: %w", p.Raw, err)
+	}
+	if sub != "" {
+		dir = filepath.Join(dir, sub)
 	}
 	key := p.Raw
 	if p.Kind == KindHTTP || (p.Kind == KindPackage && p.Version == "latest") {

@@ -271,17 +271,20 @@ func (s *Store) Open(ctx context.Context, loc *pb.PackageLocationMetaData) (io.R
 func (s *Store) Fetch(ctx context.Context, inst *pb.Instance) (string, error) {
 	md := inst.GetFunctionMetaData()
 	fd := md.GetFunctionDetails()
-	return s.fetch(ctx, inst, md.GetPackageLocation(), componentType(fd))
+	return s.fetch(ctx, inst, md.GetPackageLocation(), componentType(fd), "")
 }
 
 // FetchTransform is Fetch for a sink's transform function package; it
-// returns "" when the sink has none.
+// returns "" when the sink has none. A download goes into the instance
+// directory's "transform-function" subdirectory: Java names both downloads
+// after the details' className when they have no originalFileName, and the
+// second would replace the first.
 func (s *Store) FetchTransform(ctx context.Context, inst *pb.Instance) (string, error) {
 	loc := inst.GetFunctionMetaData().GetTransformFunctionPackageLocation()
 	if loc.GetPackagePath() == "" {
 		return "", nil
 	}
-	return s.fetch(ctx, inst, loc, pb.FunctionDetails_FUNCTION)
+	return s.fetch(ctx, inst, loc, pb.FunctionDetails_FUNCTION, "transform-function")
 }
 
 // Cleanup removes an instance's download directory when it stops, as Java

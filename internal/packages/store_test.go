@@ -599,3 +599,62 @@ func TestComponentType(t *testing.T) {
 		}
 	}
 }
+
+// TestFetchTransform: a sink's transform function package is fetched beside
+// the sink's own: from functionsDirectory for builtin://, downloaded into
+// its own subdirectory otherwise (both downloads are named after the
+// details' className), and "" for a sink without one.
+func TestFetchTransform(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "bytes of "+r.URL.Path)
+	}))
+	defer srv.Close()
+	root := t.TempDir()
+	fns := filepath.Join(root, "functions")
+	exclaim := writeNar(t, fns, "exclaim.nar", "name: exclamation\nfunctionClass: org.example.Exclaim\n")
+	dl := filepath.Join(root, "download")
+	s := newStore(t, Options{DownloadDirectory: dl, FunctionsDirectory: fns,
+		AdditionalFunctionsURLPatterns: []string{`http://127\.0\.0\.1:\d+/fn\.jar`},
+		AdditionalConnectorURLPatterns: []string{`http://127\.0\.0\.1:\d+/sink\.nar`}}, nil)
+	ctx := context.Background()
+	sinkWith := func(builtin, transform string) *pb.Instance {
+		fd := &pb.FunctionDetails{Tenant: "public", Namespace: "default", Name: "snk", ComponentType: pb.FunctionDetails_SINK,
+			Runtime: pb.FunctionDetails_JAVA, ClassName: "org.apache.pulsar.functions.api.examples.RecordFunction",
+			Builtin: builtin, Sink: &pb.SinkSpec{ClassName: "org.example.Sink"}}
+		in := instance(fd, srv.URL+"/sink.nar", "", 0)
+		if transform != "" {
+			in.FunctionMetaData.TransformFunctionPackageLocation = &pb.PackageLocationMetaData{PackagePath: transform}
+		}
+		return in
+	}
+	for _, tc := range []struct {
+		name, builtin, transform string
+		want                     string // the path; "" for none
+		wantBytes                string // for a download
+	}{
+		{name: "none"},
+		{name: "built-in function", builtin: "exclamation", transform: "builtin://exclamation", want: exclaim},
+		{name: "downloaded", transform: srv.URL + "/fn.jar",
+			want: filepath.Join(dl, "public/default/snk/0/transform-function/examples.jar"), wantBytes: "bytes of /fn.jar"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			in := sinkWith(tc.builtin, tc.transform)
+			got, err := s.FetchTransform(ctx, in)
+			if err != nil || got != tc.want {
+				t.Fatalf("FetchTransform = %q, %v; want %q", got, err, tc.want)
+			}
+			if tc.wantBytes != "" {
+				if b, err := os.ReadFile(got); err != nil || string(b) != tc.wantBytes {
+					t.Errorf("%s holds %q, %v", got, b, err)
+				}
+			}
+			sinkPath, err := s.Fetch(ctx, in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if b, err := os.ReadFile(sinkPath); err != nil || string(b) != "bytes of /sink.nar" {
+				t.Errorf("the sink's package %s holds %q, %v", sinkPath, b, err)
+			}
+		})
+	}
+}

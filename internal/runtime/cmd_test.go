@@ -147,6 +147,26 @@ var goldenCases = []struct {
 	{"go-auth", pb.FunctionDetails_GO, true, pb.FunctionDetails_FUNCTION},
 	{"source", pb.FunctionDetails_JAVA, false, pb.FunctionDetails_SOURCE},
 	{"sink", pb.FunctionDetails_JAVA, false, pb.FunctionDetails_SINK},
+	{"sink-transform", pb.FunctionDetails_JAVA, false, pb.FunctionDetails_SINK},
+}
+
+// The transform function package and UUID of the sink-transform case
+// (testdata/javaref/gen.sh passes the same to Java).
+const (
+	goldenTransformJar = "/dl/public/default/fn/0/examples.jar"
+	goldenTransformID  = "bbbbbbbb-cccc-4ddd-8eee-ffffffffffff"
+)
+
+// caseParams is goldenParams of a golden case.
+func caseParams(name string, d *pb.FunctionDetails) launchParams {
+	p := goldenParams(d)
+	if name == "sink-transform" {
+		d.ClassName = "org.apache.pulsar.functions.api.examples.RecordFunction"
+		d.UserConfig = `{"publish-topic":"out"}`
+		d.Builtin = ""
+		p.transformPath, p.transformID = goldenTransformJar, goldenTransformID
+	}
+	return p
 }
 
 // caseDetails is the FunctionDetails of a golden case.
@@ -169,7 +189,7 @@ func TestCommandGolden(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			o := goldenOptions(tc.auth)
 			d := caseDetails(tc.rt, tc.ct)
-			c, err := buildCommand(&o, goldenParams(d))
+			c, err := buildCommand(&o, caseParams(tc.name, d))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -227,7 +247,7 @@ func TestCommandMatchesJava408(t *testing.T) {
 				}
 			}
 			o := goldenOptions(tc.auth)
-			c, err := buildCommand(&o, goldenParams(caseDetails(tc.rt, tc.ct)))
+			c, err := buildCommand(&o, caseParams(tc.name, caseDetails(tc.rt, tc.ct)))
 			if err != nil {
 				t.Fatal(err)
 			}

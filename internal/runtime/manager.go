@@ -191,6 +191,7 @@ type instance struct {
 	metricsPort int
 	funcID      string // UUIDs kept for the instance's lifetime, like its ports
 	funcVersion string
+	transformID string // a sink's transform function: its own UUID, as Java's
 }
 
 func (in *instance) setState(s State) {
@@ -632,8 +633,10 @@ func (m *Manager) start(ctx context.Context, in *instance, log *slog.Logger) (Pr
 	in.mu.Lock()
 	p.functionID, p.functionVersion = in.funcID, in.funcVersion
 	p.grpcPort, p.metricsPort = in.grpcPort, in.metricsPort
+	if p.transformPath != "" {
+		p.transformID = in.transformID
+	}
 	in.mu.Unlock()
-	p.transformID = p.functionID
 	cmd, err := buildCommand(&m.opts, p)
 	if err != nil {
 		return nil, nil, permanentError{fmt.Errorf("build command line of %s: %w", in.key, err)}
@@ -692,6 +695,9 @@ func (m *Manager) assignPorts(in *instance, log *slog.Logger) error {
 	defer in.mu.Unlock()
 	if in.funcID == "" {
 		in.funcID, in.funcVersion = m.newUUID(), m.newUUID()
+	}
+	if in.transformID == "" {
+		in.transformID = m.newUUID()
 	}
 	for _, port := range []*int{&in.grpcPort, &in.metricsPort} {
 		if *port != 0 && portFree(*port) {

@@ -9,8 +9,11 @@ cd "$(dirname -- "${BASH_SOURCE[0]}")"
 out=$(mktemp -d)
 trap 'rm -rf -- "$out"' EXIT
 javac -d "$out" -cp "$PULSAR_HOME/lib/*" Ref.java
-for c in java java-auth python python-auth go go-auth source sink; do
+for c in java java-auth python python-auth go go-auth source sink sink-transform; do
 	auth=0
 	[[ $c == *-auth ]] && auth=1
-	java -cp "$out:$PULSAR_HOME/lib/*" Ref "$c.details.json" 1 "$auth" "$c.txt" 2>/dev/null
+	transform=()
+	# The transform function jar of cmd_test.go's goldenTransformJar.
+	[[ $c == sink-transform ]] && transform=(/dl/public/default/fn/0/examples.jar)
+	java -cp "$out:$PULSAR_HOME/lib/*" Ref "$c.details.json" 1 "$auth" "$c.txt" "${transform[@]}" 2>/dev/null
 done

@@ -9,7 +9,10 @@
 // false, the worker default) and convert. Update cases first create
 // "existing", then run validateUpdate and the "Update contains no change"
 // check, then the same validation on the merged config. convertFromDetails
-// gives the GET answer. "fields <nar> <class> <out>" writes the config field
+// gives the GET answer. A sink whose config names a transformFunction is
+// validated with the case's "transformPackage" (for an update's existing
+// sink, "existingTransformPackage") opened as a built-in function's package
+// is (FunctionDefinition metadata). "fields <nar> <class> <out>" writes the config field
 // definitions Java's ConnectorUtils gives for a config class.
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -18,6 +21,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.google.protobuf.util.JsonFormat;
 import java.io.File;
+import org.apache.pulsar.common.functions.FunctionDefinition;
 import org.apache.pulsar.common.functions.Utils;
 import org.apache.pulsar.common.io.ConnectorDefinition;
 import org.apache.pulsar.common.io.SinkConfig;
@@ -50,7 +54,8 @@ public class Gen {
             boolean source = c.get("kind").asText().equals("source");
             try {
                 if (c.has("update")) {
-                    FunctionDetails existing = create(source, c.get("existing"), pkg(base, c, "existingPackage"));
+                    FunctionDetails existing = create(source, c.get("existing"), pkg(base, c, "existingPackage"),
+                            pkg(base, c, "existingTransformPackage"));
                     if (source) {
                         SourceConfig e = SourceConfigUtils.convertFromDetails(existing);
                         SourceConfig n = M.treeToValue(c.get("update"), SourceConfig.class);
@@ -59,7 +64,7 @@ public class Gen {
                         n.setName("conn");
                         SourceConfig merged = SourceConfigUtils.validateUpdate(e, n);
                         r.put("noChange", e.equals(merged));
-                        r.set("details", details(create(true, M.valueToTree(merged), pkg(base, c, "package"))));
+                        r.set("details", details(create(true, M.valueToTree(merged), pkg(base, c, "package"), null)));
                     } else {
                         SinkConfig e = SinkConfigUtils.convertFromDetails(existing);
                         SinkConfig n = M.treeToValue(c.get("update"), SinkConfig.class);
@@ -68,10 +73,12 @@ public class Gen {
                         n.setName("conn");
                         SinkConfig merged = SinkConfigUtils.validateUpdate(e, n);
                         r.put("noChange", e.equals(merged));
-                        r.set("details", details(create(false, M.valueToTree(merged), pkg(base, c, "package"))));
+                        r.set("details", details(create(false, M.valueToTree(merged), pkg(base, c, "package"),
+                                pkg(base, c, "transformPackage"))));
                     }
                 } else {
-                    FunctionDetails d = create(source, c.get("config"), pkg(base, c, "package"));
+                    FunctionDetails d = create(source, c.get("config"), pkg(base, c, "package"),
+                            pkg(base, c, "transformPackage"));
                     r.set("details", details(d));
                     r.set("get", M.valueToTree(source ? SourceConfigUtils.convertFromDetails(d)
                             : SinkConfigUtils.convertFromDetails(d)));
@@ -91,7 +98,7 @@ public class Gen {
         return M.readTree(JsonFormat.printer().print(d));
     }
 
-    static FunctionDetails create(boolean source, JsonNode json, File pkg) throws Exception {
+    static FunctionDetails create(boolean source, JsonNode json, File pkg, File transform) throws Exception {
         if (source) {
             SourceConfig sc = M.treeToValue(json, SourceConfig.class);
             sc.setTenant("public");
@@ -113,8 +120,16 @@ public class Gen {
         if (pkg == null) {
             throw new IllegalArgumentException("Sink package is not provided");
         }
+        // SinksImpl opens the transform package only when transformFunction is set.
+        FunctionFilePackage t = sc.getTransformFunction() == null || sc.getTransformFunction().isBlank()
+                || transform == null ? null
+                : new FunctionFilePackage(transform, "/tmp", false, FunctionDefinition.class);
         try (FunctionFilePackage p = new FunctionFilePackage(pkg, "/tmp", false, ConnectorDefinition.class)) {
-            return SinkConfigUtils.convert(sc, SinkConfigUtils.validateAndExtractDetails(sc, p, null, false));
+            return SinkConfigUtils.convert(sc, SinkConfigUtils.validateAndExtractDetails(sc, p, t, false));
+        } finally {
+            if (t != null) {
+                t.close();
+            }
         }
     }
 }
