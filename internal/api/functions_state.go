@@ -11,7 +11,8 @@ package api
 //     a missing table is never reported.
 //   - put writes byteValue if non-empty, else stringValue if present, else
 //     numberValue as its 8-byte big-endian form (a plain value, not a
-//     counter); with none of them it is 500 "Invalid state value".
+//     counter); with none of them it is "Invalid state value" — with 400
+//     here, where 4.0.8 answers 500 (a deviation: the client's fault).
 //
 // Where we knowingly differ from 4.0.8:
 //   - A put without a state part is 400 "Path key doesn't match key in json";
@@ -113,7 +114,8 @@ func stateBytes(fs *functionState) ([]byte, error) {
 	case fs.NumberValue != nil:
 		return binary.BigEndian.AppendUint64(nil, uint64(*fs.NumberValue)), nil
 	}
-	return nil, fail(http.StatusInternalServerError, msgStateInvalid)
+	// 4.0.8 answers 500; a body without a value is the client's fault (README deviation).
+	return nil, fail(http.StatusBadRequest, msgStateInvalid)
 }
 
 // stateKey is the {key} path item; a combined GET/POST route over

@@ -157,7 +157,7 @@ func TestPutState(t *testing.T) {
 		{name: "key mismatch", key: "a", state: `{"key":"b","stringValue":"v"}`, wantCode: 400,
 			wantBody: `{"reason":"Path key doesn't match key in json"}`},
 		{name: "no state part", key: "a", wantCode: 400, wantBody: `{"reason":"Path key doesn't match key in json"}`},
-		{name: "no value", key: "a", state: `{"key":"a"}`, wantCode: 500, wantBody: `{"reason":"Invalid state value"}`},
+		{name: "no value", key: "a", state: `{"key":"a"}`, wantCode: 400, wantBody: `{"reason":"Invalid state value"}`},
 		{name: "bad JSON", key: "a", state: `{"key":`, wantCode: 400, wantBody: `{"reason":"Bad Request"}`},
 		{name: "no state storage", noStore: true, key: "a", state: `{"key":"a","stringValue":"v"}`, wantCode: 503,
 			wantBody: `{"reason":"State storage client is not done initializing. Please try again in a little while."}`},
