@@ -11,6 +11,8 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"io"
+	"log"
 	"math/big"
 	"net"
 	"net/http"
@@ -25,7 +27,9 @@ import (
 )
 
 func TestUntrustedCertificate(t *testing.T) {
-	urlErr := func(err error) error { return &url.Error{Op: "Get", URL: "https://broker:8443/admin/v2/clusters", Err: err} }
+	urlErr := func(err error) error {
+		return &url.Error{Op: "Get", URL: "https://broker:8443/admin/v2/clusters", Err: err}
+	}
 	tests := []struct {
 		name string
 		err  error
@@ -54,7 +58,7 @@ func TestUntrustedCertificate(t *testing.T) {
 // the worker does not trust stops Connect at the first attempt, naming the
 // URL and the CA file, instead of retrying for ever.
 func TestConnectOverTLS(t *testing.T) {
-	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path != "/admin/v2/clusters" {
 			http.NotFound(w, r)
 			return
@@ -62,6 +66,8 @@ func TestConnectOverTLS(t *testing.T) {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write([]byte(`["standalone"]`))
 	}))
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0) // the refused handshakes are the point
+	srv.StartTLS()
 	t.Cleanup(srv.Close)
 	dir := t.TempDir()
 	rightCA := writeCertPEM(t, filepath.Join(dir, "right-ca.pem"), srv.Certificate().Raw)

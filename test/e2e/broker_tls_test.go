@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"encoding/json"
-	"fmt"
 	"net/http"
 	"path/filepath"
 	"strings"
@@ -130,23 +129,28 @@ func TestWorkerOverBrokerTLS(t *testing.T) {
 				want := []string{p.WebServiceURLTLS}
 				if kind == harness.KindGo {
 					want = append(want, wrongCA, "not trusted")
+				} else {
+					want = append(want, "PKIX path building failed")
 				}
 				for _, s := range want {
 					if !strings.Contains(log, s) {
 						t.Errorf("the log of the %s worker does not mention %q", kind, s)
 					}
 				}
-				t.Logf("%s worker exited %d; its last lines:\n%s", kind, code, lastLines(log, 5))
+				t.Logf("%s worker exited %d; what it said about the certificate:\n%s", kind, code, certificateLines(log, 3))
 			})
 		})
 	}
 }
 
-// lastLines returns the last n lines of s.
-func lastLines(s string, n int) string {
-	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
+// certificateLines returns the first n lines of a worker's log that speak
+// of the broker's certificate.
+func certificateLines(log string, n int) string {
+	var keep []string
+	for _, l := range strings.Split(log, "\n") {
+		if len(keep) < n && (strings.Contains(l, "PKIX") || strings.Contains(l, "not trusted")) {
+			keep = append(keep, l)
+		}
 	}
-	return fmt.Sprint(strings.Join(lines, "\n"))
+	return strings.Join(keep, "\n")
 }
