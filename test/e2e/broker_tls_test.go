@@ -1,8 +1,10 @@
 package e2e
 
 import (
+	"bytes"
 	"encoding/json"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -75,13 +77,13 @@ func TestWorkerOverBrokerTLS(t *testing.T) {
 	p := harness.RequirePulsar(t)
 	p.RequireBrokerTLS(t)
 	wrongCA := harness.NewCA(t, "not-the-brokers-ca").Cert
+	jar, goFn := filepath.Join(p.Home, "examples", "api-examples.jar"), buildGoFunction(t)
 	runtimes := []struct {
-		name string
-		args []string
+		name, file string
+		args       []string
 	}{
-		{"java", []string{"--jar", filepath.Join(p.Home, "examples", "api-examples.jar"),
-			"--classname", "org.apache.pulsar.functions.api.examples.ExclamationFunction"}},
-		{"go", []string{"--go", buildGoFunction(t)}},
+		{"java", jar, []string{"--jar", jar, "--classname", "org.apache.pulsar.functions.api.examples.ExclamationFunction"}},
+		{"go", goFn, []string{"--go", goFn}},
 	}
 
 	for _, kind := range []string{harness.KindGo, harness.KindJava} {
@@ -103,11 +105,19 @@ func TestWorkerOverBrokerTLS(t *testing.T) {
 							TLSValidateHostname:   true,
 						}, in, out, 20, "!", false)
 
-						// The worker stored the file in the broker's package service.
+						// The worker stored the file in the broker's package service
+						// and reads it back from there.
 						var versions []string
 						code, body := p.Admin(t, http.MethodGet, "/admin/v3/packages/function/public/default/"+name, nil)
 						if err := json.Unmarshal(body, &versions); code != http.StatusOK || err != nil || len(versions) == 0 {
 							t.Errorf("versions of package function://public/default/%s: %d %s", name, code, body)
+						}
+						dest := filepath.Join(t.TempDir(), "downloaded")
+						admin(t, p, w, "functions", "download", "--tenant", "public", "--namespace", "default", "--name", name,
+							"--destination-file", dest)
+						got, _ := os.ReadFile(dest)
+						if want, _ := os.ReadFile(rt.file); !bytes.Equal(got, want) {
+							t.Errorf("functions download: %d bytes, want the %d of %s", len(got), len(want), rt.file)
 						}
 						admin(t, p, w, "functions", "delete", "--tenant", "public", "--namespace", "default", "--name", name)
 					})
