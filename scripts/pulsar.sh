@@ -14,12 +14,19 @@
 # include PULSAR_STATE_STORAGE_URL=bk://127.0.0.1:PORT and PULSAR_METADATA_STORE_URL=zk:127.0.0.1:PORT
 # (the ZooKeeper a Java functions worker uses as its metadata store).
 #
+# The standalone also listens with TLS beside its plain listeners: pulsar+ssl:// and https://, with
+# a certificate (for 127.0.0.1 and localhost) of a CA that `up` makes with openssl in the state dir
+# (tls/ca.pem; no client certificate is required). The exports add PULSAR_SERVICE_URL_TLS,
+# PULSAR_WEB_SERVICE_URL_TLS and PULSAR_TLS_CA (the CA certificate file to trust).
+#
 # Environment (all optional):
 #   PFW_CACHE_DIR               download/unpack/venv cache
 #                               (default ${XDG_CACHE_HOME:-$HOME/.cache}/pulsar-functions-worker)
 #   PFW_PULSAR_STATE_DIR        conf copy, data, logs, pid file (default ${TMPDIR:-/tmp}/pfw-pulsar-$(id -u))
 #   PFW_PULSAR_BROKER_PORT      pulsar:// port (6650)
 #   PFW_PULSAR_WEB_PORT         http:// admin/REST port (8080)
+#   PFW_PULSAR_BROKER_TLS_PORT  pulsar+ssl:// port (6651)
+#   PFW_PULSAR_WEB_TLS_PORT     https:// admin/REST port (8443)
 #   PFW_PULSAR_BOOKIE_PORT      bookie port (3181); stream storage mode only: in the default RocksDB
 #                               mode Pulsar 4.0.8 gives its bookie a free ephemeral port itself
 #   PFW_PULSAR_STREAM_STORAGE   1 = start BookKeeper stream storage (function state); this runs the
@@ -60,10 +67,14 @@ STATE_DIR=${STATE_DIR%/}
 PID_FILE=$STATE_DIR/standalone.pid
 RUN_FILE=$STATE_DIR/standalone.env # settings of the running standalone (sourced by env/up)
 LOG_DIR=$STATE_DIR/logs
+TLS_DIR=$STATE_DIR/tls
+TLS_CA=$TLS_DIR/ca.pem
 OUT_LOG=$LOG_DIR/standalone.out
 
 BROKER_PORT=${PFW_PULSAR_BROKER_PORT:-6650}
 WEB_PORT=${PFW_PULSAR_WEB_PORT:-8080}
+BROKER_TLS_PORT=${PFW_PULSAR_BROKER_TLS_PORT:-6651}
+WEB_TLS_PORT=${PFW_PULSAR_WEB_TLS_PORT:-8443}
 BOOKIE_PORT=${PFW_PULSAR_BOOKIE_PORT:-3181}
 STREAM_STORAGE=${PFW_PULSAR_STREAM_STORAGE:-0}
 STREAM_PORT=${PFW_PULSAR_STREAM_PORT:-4181}
@@ -272,9 +283,10 @@ our_javas() {
 	return 0
 }
 
-# http_ok tells whether GET $1 answers 2xx within a few seconds.
+# http_ok tells whether GET $1 answers 2xx within a few seconds; further arguments go to curl
+# (--cacert FILE for https).
 http_ok() {
-	curl -fsS -o /dev/null --max-time 5 "$1" 2>/dev/null
+	curl -fsS -o /dev/null --max-time 5 "${@:2}" "$1" 2>/dev/null
 }
 
 # port_listening tells whether something accepts TCP connections on 127.0.0.1:$1.
@@ -282,14 +294,17 @@ port_listening() {
 	(exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
 }
 
-# roundtrip produces a message over pulsar:// and consumes it back, with the Python client from the
-# virtualenv (a JVM bin/pulsar-client takes seconds per call; this takes well under one).
+# roundtrip URL [CA] produces a message over URL (pulsar:// or pulsar+ssl://, trusting the CA
+# certificate file) and consumes it back, with the Python client from the virtualenv (a JVM
+# bin/pulsar-client takes seconds per call; this takes well under one).
 roundtrip() {
-	timeout 30 "$VENV_DIR/bin/python" - "pulsar://127.0.0.1:$BROKER_PORT" <<'EOF'
+	timeout 30 "$VENV_DIR/bin/python" - "$1" "${2:-}" <<'EOF'
 import sys, uuid
 import pulsar
 
 client = pulsar.Client(sys.argv[1], operation_timeout_seconds=10, connection_timeout_ms=5000,
+                       tls_trust_certs_file_path=sys.argv[2] or None,
+                       tls_validate_hostname=bool(sys.argv[2]),
                        logger=pulsar.ConsoleLogger(pulsar.LoggerLevel.Error))
 try:
     topic = "persistent://public/default/pfw-healthcheck"
@@ -328,11 +343,13 @@ if got != value:
 EOF
 }
 
-# healthy tells whether the standalone answers the admin API and a produce/consume round trip
-# (and, with stream storage, a state put/get). Quiet.
+# healthy tells whether the standalone answers the admin API and a produce/consume round trip,
+# both plain and over TLS (and, with stream storage, a state put/get). Quiet.
 healthy() {
 	http_ok "http://127.0.0.1:$WEB_PORT/admin/v2/clusters" || return 1
-	roundtrip >/dev/null 2>&1 || return 1
+	roundtrip "pulsar://127.0.0.1:$BROKER_PORT" >/dev/null 2>&1 || return 1
+	http_ok "https://127.0.0.1:$WEB_TLS_PORT/admin/v2/clusters" --cacert "$TLS_CA" || return 1
+	roundtrip "pulsar+ssl://127.0.0.1:$BROKER_TLS_PORT" "$TLS_CA" >/dev/null 2>&1 || return 1
 	if ((STREAM_STORAGE)); then
 		port_listening "$ZK_PORT" || return 1
 		port_listening "$STREAM_PORT" || return 1
@@ -343,13 +360,16 @@ healthy() {
 # wanted_settings prints the settings an `up` with this environment asks for, in the format of
 # $RUN_FILE.
 wanted_settings() {
-	printf 'PULSAR_DIR=%q\nVENV_DIR=%q\nBROKER_PORT=%q\nWEB_PORT=%q\nBOOKIE_PORT=%q\nSTREAM_STORAGE=%q\nSTREAM_PORT=%q\nZK_PORT=%q\n' \
-		"$PULSAR_DIR" "$VENV_DIR" "$BROKER_PORT" "$WEB_PORT" "$BOOKIE_PORT" "$STREAM_STORAGE" "$STREAM_PORT" "$ZK_PORT"
+	printf 'PULSAR_DIR=%q\nVENV_DIR=%q\nBROKER_PORT=%q\nWEB_PORT=%q\nBOOKIE_PORT=%q\nSTREAM_STORAGE=%q\nSTREAM_PORT=%q\nZK_PORT=%q\nBROKER_TLS_PORT=%q\nWEB_TLS_PORT=%q\n' \
+		"$PULSAR_DIR" "$VENV_DIR" "$BROKER_PORT" "$WEB_PORT" "$BOOKIE_PORT" "$STREAM_STORAGE" "$STREAM_PORT" "$ZK_PORT" \
+		"$BROKER_TLS_PORT" "$WEB_TLS_PORT"
 }
 
-# load_running_settings replaces our settings by the running standalone's.
+# load_running_settings replaces our settings by the running standalone's. A standalone started
+# by an older version of this script has no TLS listeners: its settings name no TLS ports.
 load_running_settings() {
 	[[ -f $RUN_FILE ]] || return 1
+	BROKER_TLS_PORT= WEB_TLS_PORT=
 	# shellcheck disable=SC1090
 	source "$RUN_FILE"
 }
@@ -364,6 +384,39 @@ print_exports() {
 		# The metadata store a Java functions worker needs (test/harness's Java workers).
 		printf 'export PULSAR_METADATA_STORE_URL=%q\n' "zk:127.0.0.1:$ZK_PORT"
 	fi
+	if [[ -n $BROKER_TLS_PORT && -n $WEB_TLS_PORT && -f $TLS_CA ]]; then
+		printf 'export PULSAR_SERVICE_URL_TLS=%q\n' "pulsar+ssl://127.0.0.1:$BROKER_TLS_PORT"
+		printf 'export PULSAR_WEB_SERVICE_URL_TLS=%q\n' "https://127.0.0.1:$WEB_TLS_PORT"
+		printf 'export PULSAR_TLS_CA=%q\n' "$TLS_CA"
+	fi
+}
+
+# make_certs makes a new CA and a broker certificate it signs, for 127.0.0.1 and localhost, in
+# $TLS_DIR: ca.pem (what clients trust), broker.pem and broker.key.pem (PKCS#8, as the broker's
+# PEM reader wants it). The CA's key stays there too, for tests that want to issue more.
+make_certs() {
+	command -v openssl >/dev/null || pfw_die "openssl is needed to make the standalone's TLS certificates"
+	rm -rf -- "$TLS_DIR"
+	mkdir -p "$TLS_DIR"
+	local log=$TLS_DIR/openssl.log
+	if ! {
+		openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=pfw-standalone-ca" \
+			-addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign \
+			-keyout "$TLS_DIR/ca.key.pem" -out "$TLS_CA" &&
+			openssl req -new -newkey rsa:2048 -nodes -subj "/CN=127.0.0.1" \
+				-keyout "$TLS_DIR/broker.key.pem" -out "$TLS_DIR/broker.csr" &&
+			printf '%s\n' 'basicConstraints=CA:FALSE' \
+				'keyUsage=critical,digitalSignature,keyEncipherment' \
+				'extendedKeyUsage=serverAuth,clientAuth' \
+				'subjectAltName=IP:127.0.0.1,DNS:localhost' >"$TLS_DIR/broker.ext" &&
+			openssl x509 -req -days 3650 -in "$TLS_DIR/broker.csr" -CA "$TLS_CA" \
+				-CAkey "$TLS_DIR/ca.key.pem" -set_serial "0x$(openssl rand -hex 8)" \
+				-extfile "$TLS_DIR/broker.ext" -out "$TLS_DIR/broker.pem"
+	} >"$log" 2>&1; then
+		cat -- "$log" >&2
+		pfw_die "openssl could not make the TLS certificates in $TLS_DIR"
+	fi
+	rm -f -- "$TLS_DIR/broker.csr" "$TLS_DIR/broker.ext" "$log"
 }
 
 # set_conf KEY VALUE FILE sets KEY=VALUE in a Java properties file, appending it if absent.
@@ -381,7 +434,7 @@ set_conf() {
 # check_ports_free fails naming the first of our ports something already listens on.
 check_ports_free() {
 	local port
-	local ports=("$BROKER_PORT" "$WEB_PORT")
+	local ports=("$BROKER_PORT" "$WEB_PORT" "$BROKER_TLS_PORT" "$WEB_TLS_PORT")
 	if ((STREAM_STORAGE)); then
 		ports+=("$BOOKIE_PORT" "$ZK_PORT" "$STREAM_PORT")
 	fi
@@ -410,6 +463,16 @@ start_standalone() {
 	set_conf brokerServicePort "$BROKER_PORT" "$conf"
 	set_conf webServicePort "$WEB_PORT" "$conf"
 	set_conf functionsWorkerEnabled false "$conf"
+	# TLS listeners beside the plain ones, with a certificate of our own CA. Clients need not
+	# present a certificate; one that does is checked against the same CA.
+	make_certs
+	set_conf brokerServicePortTls "$BROKER_TLS_PORT" "$conf"
+	set_conf webServicePortTls "$WEB_TLS_PORT" "$conf"
+	set_conf tlsCertificateFilePath "$TLS_DIR/broker.pem" "$conf"
+	set_conf tlsKeyFilePath "$TLS_DIR/broker.key.pem" "$conf"
+	set_conf tlsTrustCertsFilePath "$TLS_CA" "$conf"
+	set_conf tlsRequireTrustedClientCertOnConnect false "$conf"
+	set_conf tlsAllowInsecureConnection false "$conf"
 	# The broker's packages service (functionsWorkerEnablePackageManagement and function://
 	# URLs): the standalone turns it on only together with its own functions worker, which is off
 	# here, so turn it on explicitly, with file-system storage under the state dir (by default it
@@ -478,6 +541,7 @@ start_standalone() {
 		sleep 1
 	done
 	pfw_log "standalone healthy after $(($(pfw_now) - start)) s (pid $pid)"
+	pfw_log "TLS: pulsar+ssl://127.0.0.1:$BROKER_TLS_PORT and https://127.0.0.1:$WEB_TLS_PORT (CA $TLS_CA)"
 	if ((STREAM_STORAGE)); then
 		pfw_log "stream storage (function state) at bk://127.0.0.1:$STREAM_PORT"
 	fi

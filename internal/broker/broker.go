@@ -133,6 +133,10 @@ func (b *Broker) waitForBroker(ctx context.Context, o Options) error {
 			// Retrying will not help: the credentials are wrong.
 			return fmt.Errorf("broker %s refused the worker's credentials: %w", o.WebServiceURL, err)
 		}
+		if untrustedCertificate(err) {
+			// Nor here: the trust settings are read once, at start.
+			return fmt.Errorf("broker %s: its TLS certificate is not trusted by %s: %w", o.WebServiceURL, o.TLS.trustDescription(), err)
+		}
 		if o.OnWaiting != nil {
 			o.OnWaiting(attempt, err)
 		}

@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"net/http"
 	"os"
@@ -66,6 +67,25 @@ func (o TLSOptions) ClientConfig(auth ClientAuth) (*tls.Config, error) {
 		cfg.Certificates = []tls.Certificate{cert}
 	}
 	return cfg, nil
+}
+
+// trustDescription says, for error messages, which certificates the
+// worker trusts and which settings chose them.
+func (o TLSOptions) trustDescription() string {
+	if o.TrustCertsFile == "" {
+		return "the system's CA certificates (brokerClientTrustCertsFilePath and tlsTrustCertsFilePath are unset)"
+	}
+	return fmt.Sprintf("the CA certificates in %s (brokerClientTrustCertsFilePath, else tlsTrustCertsFilePath)", o.TrustCertsFile)
+}
+
+// untrustedCertificate tells whether err is a server certificate failing
+// verification: unknown CA, expired, or issued for another host name.
+func untrustedCertificate(err error) bool {
+	var unknownCA x509.UnknownAuthorityError
+	var invalid x509.CertificateInvalidError
+	var host x509.HostnameError
+	var verify *tls.CertificateVerificationError
+	return errors.As(err, &unknownCA) || errors.As(err, &invalid) || errors.As(err, &host) || errors.As(err, &verify)
 }
 
 // authTransport adds the worker's credentials to every HTTP request. It

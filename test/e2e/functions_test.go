@@ -92,7 +92,14 @@ func waitConsuming(t *testing.T, p harness.Pulsar, w *harness.Worker, name strin
 // with suffix appended, none lost.
 func exclamationRoundTrip(t *testing.T, p harness.Pulsar, in, out string, n int, suffix string, schema bool) {
 	t.Helper()
-	client, err := pulsar.NewClient(pulsar.ClientOptions{URL: p.ServiceURL})
+	exclamationRoundTripWith(t, pulsar.ClientOptions{URL: p.ServiceURL}, in, out, n, suffix, schema)
+}
+
+// exclamationRoundTripWith is exclamationRoundTrip with a client of the given
+// options (such as the standalone's TLS listener).
+func exclamationRoundTripWith(t *testing.T, opts pulsar.ClientOptions, in, out string, n int, suffix string, schema bool) {
+	t.Helper()
+	client, err := pulsar.NewClient(opts)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -75,7 +75,8 @@ func (s *standalone) setup() error {
 		return fmt.Errorf("state dir of the fault suite's standalone: %w", err)
 	}
 	ports := map[string]int{}
-	for _, name := range []string{"BROKER", "WEB", "ZK", "STREAM", "BOOKIE"} {
+	// Every port: the defaults are the shared standalone's.
+	for _, name := range []string{"BROKER", "WEB", "BROKER_TLS", "WEB_TLS", "ZK", "STREAM", "BOOKIE"} {
 		p, err := freePort()
 		if err != nil {
 			return fmt.Errorf("free port for the fault suite's standalone: %w", err)

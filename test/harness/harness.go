@@ -6,6 +6,8 @@ package harness
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -30,6 +32,11 @@ type Pulsar struct {
 	// StateStorageURL is the standalone's stream storage for function state
 	// (PULSAR_STATE_STORAGE_URL, bk://...); "" when it runs without.
 	StateStorageURL string
+	// The standalone's TLS listeners and the CA certificate file that
+	// signed their certificate (PULSAR_SERVICE_URL_TLS, pulsar+ssl://...;
+	// PULSAR_WEB_SERVICE_URL_TLS, https://...; PULSAR_TLS_CA); "" when it
+	// has none. RequireBrokerTLS checks them.
+	ServiceURLTLS, WebServiceURLTLS, TLSCA string
 }
 
 // RequirePulsar returns the shared standalone. Without one the test is
@@ -42,10 +49,13 @@ func RequirePulsar(t testing.TB) Pulsar {
 		t.Skip("-short: unit tests only, this test needs a Pulsar standalone")
 	}
 	p := Pulsar{
-		Home:            os.Getenv("PULSAR_HOME"),
-		ServiceURL:      os.Getenv("PULSAR_SERVICE_URL"),
-		WebServiceURL:   os.Getenv("PULSAR_WEB_SERVICE_URL"),
-		StateStorageURL: os.Getenv("PULSAR_STATE_STORAGE_URL"),
+		Home:             os.Getenv("PULSAR_HOME"),
+		ServiceURL:       os.Getenv("PULSAR_SERVICE_URL"),
+		WebServiceURL:    os.Getenv("PULSAR_WEB_SERVICE_URL"),
+		StateStorageURL:  os.Getenv("PULSAR_STATE_STORAGE_URL"),
+		ServiceURLTLS:    os.Getenv("PULSAR_SERVICE_URL_TLS"),
+		WebServiceURLTLS: os.Getenv("PULSAR_WEB_SERVICE_URL_TLS"),
+		TLSCA:            os.Getenv("PULSAR_TLS_CA"),
 	}
 	if p.ServiceURL == "" || p.WebServiceURL == "" {
 		Unavailable(t, "no Pulsar standalone: PULSAR_SERVICE_URL/PULSAR_WEB_SERVICE_URL unset (run `make test`, or `eval \"$(make -s pulsar-up)\"` first)")
@@ -66,6 +76,31 @@ func (p Pulsar) RequireStateStorage(t testing.TB) string {
 		Unavailable(t, "no stream storage for function state: PULSAR_STATE_STORAGE_URL unset (`make test` starts the standalone with PFW_PULSAR_STREAM_STORAGE=1)")
 	}
 	return p.StateStorageURL
+}
+
+// RequireBrokerTLS checks that the standalone listens with TLS too: the
+// pulsar+ssl:// and https:// URLs and the CA to trust, and that the https
+// admin API answers with a certificate of that CA. Without them the test is
+// skipped locally and fails under CI=true.
+func (p Pulsar) RequireBrokerTLS(t testing.TB) {
+	t.Helper()
+	if p.ServiceURLTLS == "" || p.WebServiceURLTLS == "" || p.TLSCA == "" {
+		Unavailable(t, "no TLS listeners on the Pulsar standalone: PULSAR_SERVICE_URL_TLS/PULSAR_WEB_SERVICE_URL_TLS/PULSAR_TLS_CA unset (scripts/pulsar.sh up exports them)")
+	}
+	pem, err := os.ReadFile(p.TLSCA)
+	if err != nil {
+		Unavailable(t, fmt.Sprintf("the standalone's CA certificate: %v", err))
+	}
+	roots := x509.NewCertPool()
+	if !roots.AppendCertsFromPEM(pem) {
+		Unavailable(t, fmt.Sprintf("the standalone's CA certificate %s holds no PEM certificate", p.TLSCA))
+	}
+	hc := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots}}}
+	resp, err := hc.Get(p.WebServiceURLTLS + "/admin/v2/clusters")
+	if err != nil {
+		Unavailable(t, fmt.Sprintf("Pulsar standalone at %s does not answer over TLS: %v", p.WebServiceURLTLS, err))
+	}
+	resp.Body.Close()
 }
 
 // Unavailable skips the test locally, saying why, and fails it under CI=true:

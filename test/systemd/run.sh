@@ -149,6 +149,8 @@ else
 	export PFW_PULSAR_STATE_DIR=$tmp/pulsar
 	export PFW_PULSAR_BROKER_PORT=${PFW_PULSAR_BROKER_PORT:-$(free_port)}
 	export PFW_PULSAR_WEB_PORT=${PFW_PULSAR_WEB_PORT:-$(free_port)}
+	export PFW_PULSAR_BROKER_TLS_PORT=${PFW_PULSAR_BROKER_TLS_PORT:-$(free_port)}
+	export PFW_PULSAR_WEB_TLS_PORT=${PFW_PULSAR_WEB_TLS_PORT:-$(free_port)}
 	pfw_log "no standalone running: starting one (scripts/pulsar.sh up; ports $PFW_PULSAR_BROKER_PORT, $PFW_PULSAR_WEB_PORT)"
 	if ! exports=$(scripts/pulsar.sh up); then
 		skip_or_fail "could not start a Pulsar standalone (scripts/pulsar.sh up failed)"
