@@ -15,8 +15,10 @@ import (
 // the test adds, unless the caller's own PULSAR_EXTRA_OPTS says otherwise:
 // the client tool is short-lived, so the C1 compiler alone and the serial
 // collector halve the CPU each command costs (about 3.5 s instead of 7 s on
-// the 2-core CI machine) and change nothing it does.
-const pulsarAdminJVM = "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Xmx256m"
+// the 2-core CI machine) and change nothing it does. Without the perf data
+// file (-XX:-UsePerfData), two JVMs at once can no longer print a warning
+// about /tmp/hsperfdata_* into the output a test compares.
+const pulsarAdminJVM = "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Xmx256m -XX:-UsePerfData"
 
 // PulsarAdmin runs the distribution's bin/pulsar-admin against adminURL and
 // returns its combined output; err is set when it exits non-zero.

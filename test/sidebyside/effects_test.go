@@ -51,7 +51,9 @@ var kindPath = map[string]string{"function": "functions", "source": "sources", "
 // function or sink, consume their inputs.
 func running(kind, name string, n int) func(*testing.T, *side) {
 	return func(t *testing.T, s *side) {
-		err := poll(4*time.Minute, func() error {
+		// Generous: under load a Java instance can miss its first health checks and be
+		// restarted by its worker (seen at load 30 on 2 cores).
+		err := poll(6*time.Minute, func() error {
 			var st instanceStatus
 			if err := s.w.GetJSON(fmt.Sprintf("/admin/v3/%s/public/%s/%s/status", kindPath[kind], s.ns, name), &st); err != nil {
 				return err
