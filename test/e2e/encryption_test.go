@@ -122,13 +122,21 @@ type cryptoOutcome struct {
 // The test produces encrypted messages with pulsar-client-go and decrypts the
 // output with it; for each runtime both kinds of worker must end the same way.
 func testEncryption(t *testing.T, s *securePair) {
+	// The runtimes' subtests run at once, from goroutines rather than with
+	// t.Parallel: a parallel subtest would give up TestTLS's slot of
+	// go test -parallel and wait for new ones while the workers idle.
+	var wg sync.WaitGroup
 	for _, rt := range cryptoRuntimes {
-		t.Run(rt.name, func(t *testing.T) {
-			t.Parallel()
-			rt.require(t, s.p)
-			testEncryptionOf(t, s, rt)
-		})
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			t.Run(rt.name, func(t *testing.T) {
+				rt.require(t, s.p)
+				testEncryptionOf(t, s, rt)
+			})
+		}()
 	}
+	wg.Wait()
 }
 
 func testEncryptionOf(t *testing.T, s *securePair, rt cryptoRuntime) {
