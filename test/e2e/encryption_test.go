@@ -21,11 +21,75 @@ import (
 	"github.com/pulsar-functions-worker/pulsar-functions-worker/test/harness"
 )
 
-// rawFileKeyReader is the distribution's key reader with the constructor
-// taking a Map that the Java instance needs (CryptoUtils); it ships in
-// examples/api-examples.jar beside ExclamationFunction and reads the PEM
-// files named by its "PUBLIC" and "PRIVATE" settings.
-const rawFileKeyReader = "org.apache.pulsar.functions.api.examples.RawFileKeyReader"
+// cryptoRuntime is how the test deploys an exclamation function of one
+// instance runtime with end-to-end encryption, and what that runtime does
+// with the failure actions (the same on both kinds of worker: both start the
+// distribution's own instances).
+type cryptoRuntime struct {
+	name string
+	// code are pulsar-admin's options naming the function's code and class.
+	code func(p harness.Pulsar) []string
+	// require skips the test locally, or fails it under CI=true, when the
+	// runtime is missing.
+	require func(t *testing.T, p harness.Pulsar)
+	// keyReader is the cryptoKeyReaderClassName and keyReaderConfig its
+	// cryptoKeyReaderConfig for a key pair.
+	keyReader       string
+	keyReaderConfig func(public, private string) map[string]any
+	// settled reports whether the instances did all they will do with the
+	// messages the test sent.
+	settled func(cryptoOutcome) bool
+}
+
+var cryptoRuntimes = []cryptoRuntime{
+	{
+		name: "java",
+		code: func(p harness.Pulsar) []string {
+			return []string{"--jar", filepath.Join(p.Home, "examples", "api-examples.jar"),
+				"--classname", "org.apache.pulsar.functions.api.examples.ExclamationFunction"}
+		},
+		require: func(*testing.T, harness.Pulsar) {}, // the Java worker needs Java already
+		// The distribution's key reader with the constructor taking a Map
+		// that the Java instance needs (CryptoUtils); it ships in
+		// examples/api-examples.jar beside ExclamationFunction and reads the
+		// PEM files named by its "PUBLIC" and "PRIVATE" settings.
+		keyReader: "org.apache.pulsar.functions.api.examples.RawFileKeyReader",
+		keyReaderConfig: func(public, private string) map[string]any {
+			return map[string]any{"PUBLIC": public, "PRIVATE": private}
+		},
+		// The Java client honours every failure action: FAIL leaves the
+		// message unacknowledged, DISCARD acknowledges it, CONSUME hands the
+		// ciphertext to the function; SEND sends the output unencrypted.
+		settled: func(o cryptoOutcome) bool {
+			return len(o.Output) >= 2 && o.DiscardBacklog == 0 && o.ConsumeBacklog == 0 && o.FailBacklog > 0 &&
+				(len(o.SendOutput) > 0 || o.SendFailed) && (len(o.FailOutput) > 0 || o.FailFailed)
+		},
+	},
+	{
+		name: "python",
+		code: func(p harness.Pulsar) []string {
+			return []string{"--py", filepath.Join(p.Home, "examples", "python-examples", "exclamation_function.py"),
+				"--classname", "exclamation_function.ExclamationFunction"}
+		},
+		require: func(t *testing.T, p harness.Pulsar) { p.RequirePythonInstances(t) },
+		// Both workers refuse a blank cryptoKeyReaderClassName (4.0.8's
+		// doCommonChecks, for every runtime), so python_instance.py's
+		// default pulsar.CryptoKeyReader(**config) for an empty class name
+		// cannot be reached; the class name imports that same class.
+		keyReader: "pulsar.CryptoKeyReader",
+		keyReaderConfig: func(public, private string) map[string]any {
+			return map[string]any{"public_key_path": public, "private_key_path": private}
+		},
+		// python_instance.py passes neither failure action to the Python
+		// client, so its defaults apply: an input it cannot decrypt stays
+		// unacknowledged whatever consumerCryptoFailureAction says (FAIL),
+		// and an output it cannot encrypt is not sent, SEND or not (FAIL).
+		settled: func(o cryptoOutcome) bool {
+			return slices.Contains(o.Output, "ok!") && o.FailBacklog > 0 && o.DiscardBacklog > 0 && o.ConsumeBacklog > 0 &&
+				(len(o.SendOutput) > 0 || o.SendFailed) && (len(o.FailOutput) > 0 || o.FailFailed)
+		},
+	},
+}
 
 // cryptoOutcome is what one kind of worker made of the same functions and
 // the same messages.
@@ -37,22 +101,18 @@ type cryptoOutcome struct {
 	Output []string
 	// Backlogs of the function's subscriptions on the inputs whose key the
 	// function does not have, by failure action.
-	FailBacklog, DiscardBacklog int64
+	FailBacklog, DiscardBacklog, ConsumeBacklog int64
 	// SendOutput / FailOutput are what the functions whose output key cannot
 	// be loaded produced, with producerCryptoFailureAction SEND / FAIL
 	// ("(encrypted)" for an encrypted message).
 	SendOutput, FailOutput []string
 	// SendFailed / FailFailed: whether their instance was seen failing (an
-	// error or a restart in its status).
+	// error, a system exception or a restart in its status).
 	SendFailed, FailFailed bool
 }
 
-func (o cryptoOutcome) settled() bool {
-	return len(o.Output) >= 2 && o.DiscardBacklog == 0 && o.FailBacklog > 0 &&
-		(len(o.SendOutput) > 0 || o.SendFailed) && (len(o.FailOutput) > 0 || o.FailFailed)
-}
-
-// testEncryption runs the same three Java functions on each kind of worker:
+// testEncryption runs, for each instance runtime at once, the same three
+// exclamation functions on each kind of worker:
 //   - crypt decrypts its inputs and encrypts its output: one input whose key
 //     it has, and three whose key it does not have, with
 //     consumerCryptoFailureAction FAIL, DISCARD and CONSUME;
@@ -60,8 +120,26 @@ func (o cryptoOutcome) settled() bool {
 //     producerCryptoFailureAction SEND and FAIL.
 //
 // The test produces encrypted messages with pulsar-client-go and decrypts the
-// output with it; both kinds of worker must end the same way.
+// output with it; for each runtime both kinds of worker must end the same way.
 func testEncryption(t *testing.T, s *securePair) {
+	// The runtimes' subtests run at once, from goroutines rather than with
+	// t.Parallel: a parallel subtest would give up TestTLS's slot of
+	// go test -parallel and wait for new ones while the workers idle.
+	var wg sync.WaitGroup
+	for _, rt := range cryptoRuntimes {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			t.Run(rt.name, func(t *testing.T) {
+				rt.require(t, s.p)
+				testEncryptionOf(t, s, rt)
+			})
+		}()
+	}
+	wg.Wait()
+}
+
+func testEncryptionOf(t *testing.T, s *securePair, rt cryptoRuntime) {
 	p := s.p
 	keys := t.TempDir()
 	good := harness.NewRSAKeyPair(t, keys, "good")
@@ -72,21 +150,21 @@ func testEncryption(t *testing.T, s *securePair) {
 		t.Fatalf("pulsar client: %v", err)
 	}
 	t.Cleanup(client.Close)
-	jar := filepath.Join(p.Home, "examples", "api-examples.jar")
 	tenant, namespace, _ := strings.Cut(s.ns, "/")
-	topic := func(kind, name string) string { return "persistent://" + s.ns + "/" + kind + "-" + name }
-	reader := func(pair harness.RSAKeyPair) map[string]any {
-		return map[string]any{"PUBLIC": pair.Public, "PRIVATE": pair.Private}
+	// Topics and functions are named after the worker kind and the runtime.
+	topic := func(kind, name string) string {
+		return "persistent://" + s.ns + "/" + kind + "-" + rt.name + "-" + name
 	}
+	fn := func(kind, name string) string { return kind + "-" + rt.name + "-" + name }
 	consumerCrypto := func(pair harness.RSAKeyPair, action string) map[string]any {
 		return map[string]any{"cryptoConfig": map[string]any{
-			"cryptoKeyReaderClassName": rawFileKeyReader, "cryptoKeyReaderConfig": reader(pair),
+			"cryptoKeyReaderClassName": rt.keyReader, "cryptoKeyReaderConfig": rt.keyReaderConfig(pair.Public, pair.Private),
 			"consumerCryptoFailureAction": action}}
 	}
 	producerCrypto := func(pub, action string) map[string]any {
 		return map[string]any{"cryptoConfig": map[string]any{
-			"cryptoKeyReaderClassName": rawFileKeyReader,
-			"cryptoKeyReaderConfig":    map[string]any{"PUBLIC": pub, "PRIVATE": good.Private},
+			"cryptoKeyReaderClassName": rt.keyReader,
+			"cryptoKeyReaderConfig":    rt.keyReaderConfig(pub, good.Private),
 			"encryptionKeys":           []string{"k1"}, "producerCryptoFailureAction": action}}
 	}
 	jsonArg := func(v any) string {
@@ -102,8 +180,8 @@ func testEncryption(t *testing.T, s *securePair) {
 	create := func(w *secureWorker, name string, args ...string) {
 		t.Helper()
 		all := append(slices.Clone(admin), "functions", "create", "--tenant", tenant, "--namespace", namespace,
-			"--name", name, "--jar", jar, "--classname", "org.apache.pulsar.functions.api.examples.ExclamationFunction",
-			"--subs-position", "Earliest")
+			"--name", name, "--subs-position", "Earliest")
+		all = append(all, rt.code(p)...)
 		if out, err := adminCLI(t, p, w.httpsURL(), append(all, args...)...); err != nil {
 			t.Errorf("create %s on the %s worker: %v\n%s", name, w.Kind, err, out)
 		}
@@ -115,15 +193,15 @@ func testEncryption(t *testing.T, s *securePair) {
 		go func() {
 			defer wg.Done()
 			k := w.Kind
-			create(w, k+"-crypt", "--input-specs", jsonArg(map[string]any{
+			create(w, fn(k, "crypt"), "--input-specs", jsonArg(map[string]any{
 				topic(k, "in-ok"):      consumerCrypto(good, "FAIL"),
 				topic(k, "in-fail"):    consumerCrypto(wrong, "FAIL"),
 				topic(k, "in-discard"): consumerCrypto(wrong, "DISCARD"),
 				topic(k, "in-consume"): consumerCrypto(wrong, "CONSUME"),
 			}), "--output", topic(k, "out"), "--producer-config", jsonArg(producerCrypto(good.Public, "FAIL")))
-			create(w, k+"-send", "--inputs", topic(k, "in-plain"), "--output", topic(k, "out-send"),
+			create(w, fn(k, "send"), "--inputs", topic(k, "in-plain"), "--output", topic(k, "out-send"),
 				"--producer-config", jsonArg(producerCrypto(missing, "SEND")))
-			create(w, k+"-fail", "--inputs", topic(k, "in-plain"), "--output", topic(k, "out-fail"),
+			create(w, fn(k, "fail"), "--inputs", topic(k, "in-plain"), "--output", topic(k, "out-fail"),
 				"--producer-config", jsonArg(producerCrypto(missing, "FAIL")))
 		}()
 	}
@@ -194,6 +272,8 @@ func testEncryption(t *testing.T, s *securePair) {
 	for _, w := range s.workers {
 		wt := watches[w.Kind]
 		o := &wt.outcome
+		k := w.Kind
+		sub := s.ns + "/" + fn(k, "crypt")
 		for {
 			read(wt.out, &o.Output, func(s string) string {
 				if s == "ok!" || s == "consume!" || !strings.HasSuffix(s, "!") {
@@ -203,25 +283,25 @@ func testEncryption(t *testing.T, s *securePair) {
 			})
 			read(wt.outSend, &o.SendOutput, func(s string) string { return s })
 			read(wt.outFail, &o.FailOutput, func(s string) string { return s })
-			k := w.Kind
-			o.FailBacklog = backlog(t, p, topic(k, "in-fail"), s.ns+"/"+k+"-crypt")
-			o.DiscardBacklog = backlog(t, p, topic(k, "in-discard"), s.ns+"/"+k+"-crypt")
-			o.SendFailed = o.SendFailed || instanceFailed(httpc, w, s.ns+"/"+k+"-send")
-			o.FailFailed = o.FailFailed || instanceFailed(httpc, w, s.ns+"/"+k+"-fail")
-			if o.settled() || time.Now().After(deadline) {
+			o.FailBacklog = backlog(t, p, topic(k, "in-fail"), sub)
+			o.DiscardBacklog = backlog(t, p, topic(k, "in-discard"), sub)
+			o.ConsumeBacklog = backlog(t, p, topic(k, "in-consume"), sub)
+			o.SendFailed = o.SendFailed || instanceFailed(httpc, w, s.ns+"/"+fn(k, "send"))
+			o.FailFailed = o.FailFailed || instanceFailed(httpc, w, s.ns+"/"+fn(k, "fail"))
+			if rt.settled(*o) || time.Now().After(deadline) {
 				break
 			}
 			time.Sleep(time.Second)
 		}
 		slices.Sort(o.Output)
-		t.Logf("%s worker: %+v", w.Kind, *o)
+		t.Logf("%s worker, %s functions: %+v (settled %v)", w.Kind, rt.name, *o, rt.settled(*o))
 	}
 	ours, java := watches[harness.KindGo].outcome, watches[harness.KindJava].outcome
 	if !slices.Contains(java.Output, "ok!") {
-		t.Errorf("the Java worker's function did not decrypt, process and encrypt %q: %+v", "ok", java)
+		t.Errorf("the Java worker's %s function did not decrypt, process and encrypt %q: %+v", rt.name, "ok", java)
 	}
 	if !reflect.DeepEqual(ours, java) {
-		t.Errorf("end-to-end encryption:\nours:            %+v\nthe Java worker: %+v", ours, java)
+		t.Errorf("end-to-end encryption with %s functions:\nours:            %+v\nthe Java worker: %+v", rt.name, ours, java)
 	}
 }
 
@@ -267,7 +347,8 @@ func adminHTTPClient(t *testing.T, s *securePair) *http.Client {
 }
 
 // instanceFailed reports whether the status of instance 0 of the function
-// fqn (tenant/namespace/name) shows an error or a restart.
+// fqn (tenant/namespace/name) shows an error, a system exception (a Python
+// instance counts a failed send so and keeps running) or a restart.
 func instanceFailed(c *http.Client, w *secureWorker, fqn string) bool {
 	resp, err := c.Get(w.httpsURL() + "/admin/v3/functions/" + fqn + "/0/status")
 	if err != nil {
@@ -275,11 +356,12 @@ func instanceFailed(c *http.Client, w *secureWorker, fqn string) bool {
 	}
 	defer resp.Body.Close()
 	var st struct {
-		Error       string `json:"error"`
-		NumRestarts int64  `json:"numRestarts"`
+		Error               string `json:"error"`
+		NumRestarts         int64  `json:"numRestarts"`
+		NumSystemExceptions int64  `json:"numSystemExceptions"`
 	}
 	if resp.StatusCode != http.StatusOK || json.NewDecoder(resp.Body).Decode(&st) != nil {
 		return false
 	}
-	return st.Error != "" || st.NumRestarts > 0
+	return st.Error != "" || st.NumRestarts > 0 || st.NumSystemExceptions > 0
 }

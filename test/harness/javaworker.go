@@ -115,3 +115,22 @@ func StartJavaWorker(t testing.TB, p Pulsar, id string, port int, config string,
 	cmd.Env = env
 	return startProcess(t, KindJava, id, port, config, cmd)
 }
+
+// RequirePythonInstances checks that the workers can start Python instances
+// of the pinned distribution: PFW_PYTHON, the virtualenv's python3 that the
+// harness puts first on the workers' PATH, able to import the pulsar-client
+// package, and the distribution's python-instance. Without them the test is
+// skipped locally, saying why, and fails under CI=true.
+func (p Pulsar) RequirePythonInstances(t testing.TB) {
+	t.Helper()
+	py := os.Getenv("PFW_PYTHON")
+	if py == "" {
+		Unavailable(t, "no Python instances: PFW_PYTHON unset (scripts/pulsar.sh builds the virtualenv with the pulsar-client package and exports it)")
+	}
+	if out, err := exec.Command(py, "-c", "import pulsar").CombinedOutput(); err != nil {
+		Unavailable(t, "no Python instances: "+py+" cannot import pulsar: "+err.Error()+": "+strings.TrimSpace(string(out)))
+	}
+	if _, err := os.Stat(filepath.Join(p.Home, "instances", "python-instance", "python_instance_main.py")); err != nil {
+		Unavailable(t, "no Python instances: "+err.Error())
+	}
+}
