@@ -792,8 +792,9 @@ func (m *Manager) healthLoop(ctx context.Context, in *instance, conn *grpc.Clien
 		timeout = interval
 	}
 	in.mu.Lock()
-	addr := "127.0.0.1:" + strconv.Itoa(in.grpcPort)
+	port := in.grpcPort
 	in.mu.Unlock()
+	addr := "127.0.0.1:" + strconv.Itoa(port)
 	healthy, listening := false, false
 	t := time.NewTimer(0)
 	defer t.Stop()
@@ -811,8 +812,14 @@ func (m *Manager) healthLoop(ctx context.Context, in *instance, conn *grpc.Clien
 			}
 			listening = true
 			log.Debug("instance gRPC port accepts connections", "after_start", time.Since(begin).Round(time.Millisecond))
-			// The channel may be waiting out a reconnect backoff: connect now.
-			conn.ResetConnectBackoff()
+			// The shared channel may be waiting out a reconnect backoff; a channel of
+			// the loop's own, made now, has never failed and connects at once.
+			// (Not conn.ResetConnectBackoff: in grpc-go 1.85 it reads the channel's
+			// connections without its lock, a data race the race detector reports.)
+			if own, err := dialInstance(port); err == nil {
+				defer func() { _ = own.Close() }()
+				client = pb.NewInstanceControlClient(own)
+			}
 		}
 		cctx, cancel := context.WithTimeout(ctx, timeout)
 		// Until it has answered once, wait for the connection rather than
