@@ -115,6 +115,13 @@ func startSecurePair(t *testing.T, p harness.Pulsar) *securePair {
 		w.WaitReady(8 * time.Minute)
 	}
 	wg.Wait()
+	// StartProxy fails the test from its goroutine; stop here rather than use a
+	// proxy that never started.
+	for _, w := range s.workers {
+		if w.proxy == nil {
+			t.Fatalf("the Pulsar proxy in front of the %s worker did not start (see above)", w.Kind)
+		}
+	}
 	return s
 }
 

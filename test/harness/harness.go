@@ -152,15 +152,35 @@ func UniqueName(prefix string) string {
 	return fmt.Sprintf("%s-%d-%04x", prefix, time.Now().Unix()%100000, rand.IntN(0x10000))
 }
 
-// FreePort returns a loopback TCP port nobody listens on right now.
+// Ports FreePort hands out: below Linux's default ephemeral range (32768-60999),
+// from which the kernel picks the local port of every outgoing connection and
+// of every listen on port 0 (instances' ports among them) — a port taken from
+// that range could be gone again by the time a slow JVM binds it.
+const (
+	freePortLow  = 20000
+	freePortHigh = 32000
+)
+
+var handedOut sync.Map // int -> struct{}: never the same port twice in one test binary
+
+// FreePort returns a loopback TCP port nobody listens on right now, chosen at
+// random below the ephemeral range and not handed out before by this process.
 func FreePort(t testing.TB) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("find free port: %v", err)
+	for range 200 {
+		port := freePortLow + rand.IntN(freePortHigh-freePortLow)
+		if _, taken := handedOut.LoadOrStore(port, struct{}{}); taken {
+			continue
+		}
+		l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+		if err != nil {
+			continue
+		}
+		_ = l.Close()
+		return port
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	t.Fatalf("find free port: no port in %d-%d could be bound after 200 tries", freePortLow, freePortHigh)
+	return 0
 }
 
 // Eventually polls cond until it returns nil or the timeout passes, then
