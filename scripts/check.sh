@@ -11,7 +11,7 @@
 #   staticcheck  honnef.co/go/tools/cmd/staticcheck, pinned in tools/staticcheck.mod; which checks
 #                run is in staticcheck.conf (and per-directory staticcheck.conf files)
 #   race         go test -race -short ./... (unit tests only: -short skips what needs Pulsar)
-#   fuzz         scripts/fuzz.sh: every fuzz target for FUZZTIME (5s) each, with its execution
+#   fuzz         scripts/fuzz.sh: every fuzz target for FUZZTIME (3s) each, with its execution
 #                count; a crash fails the step
 #   proto        scripts/proto.sh --check: regenerate internal/pb and internal/state/bkpb into a
 #                scratch dir with the pinned protoc (Maven Central, via mvn) and compare

@@ -4,7 +4,7 @@
 #   scripts/fuzz.sh               every target (func FuzzXxx in a _test.go file), FUZZTIME each
 #   scripts/fuzz.sh FuzzDecode    only the targets whose name matches the regular expression
 #
-# Environment: FUZZTIME (go test's -fuzztime, default 5s).
+# Environment: FUZZTIME (go test's -fuzztime, default 3s).
 #
 # Each package's test binary is built once (go test -c), its code instrumented for coverage
 # guidance as `go test -fuzz` does it (-d=libfuzzer), but only this module's packages: the
@@ -23,7 +23,7 @@ PFW_LOG_PREFIX=fuzz.sh
 cd "$PFW_REPO_ROOT" || exit 1
 
 GO=${GO:-go}
-FUZZTIME=${FUZZTIME:-5s}
+FUZZTIME=${FUZZTIME:-3s}
 filter=${1:-.}
 
 # "<package dir> <target>" for every fuzz target, sorted.

@@ -73,6 +73,7 @@ type statsData struct {
 // does not hold the instance it names where that matters, so redirects and
 // worker-to-worker calls are exercised too.
 func TestAdminCLI(t *testing.T) {
+	t.Parallel() // own workers, functions namespace and names
 	p := harness.RequirePulsar(t)
 	// Java instances stop themselves after three missed health checks; a
 	// long interval keeps them alive on a loaded machine (the worker still

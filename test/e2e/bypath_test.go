@@ -17,6 +17,7 @@ import (
 // service, as Java), and with it on a path that is no package name is
 // refused with Java's answer.
 func TestUploadDownloadByPath(t *testing.T) {
+	t.Parallel() // own workers, functions namespace and names
 	p := harness.RequirePulsar(t)
 	src := filepath.Join(t.TempDir(), "blob.bin")
 	blob := bytes.Repeat([]byte("by path\x00\xff"), 300_000) // 2.7 MB

@@ -2,11 +2,11 @@
 // processes, against the real Pulsar standalone that `make test` starts, the
 // real pulsar-admin and the real instance runtimes.
 //
-// Tests that run Java or Python instances run one at a time (the machines
-// have two cores, and a starved JVM misses its health checks); tests that run
-// only Go functions, or none, call t.Parallel and run beside each other
-// afterwards (go test -parallel 3 in scripts/test.sh). Every test has its own
-// functions namespace, workers, ports and function names.
+// Every test has its own functions namespace, workers, ports and function
+// names, and runs in parallel with the others (go test -parallel 3 in
+// scripts/test.sh): run one at a time, as the Java-heavy ones once were, the
+// package no longer fit CI's time. Java instances that a loaded machine could
+// starve past three missed health checks get long liveness intervals.
 package e2e
 
 import (

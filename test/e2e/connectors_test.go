@@ -80,6 +80,7 @@ func waitConnector(t *testing.T, p harness.Pulsar, w *harness.Worker, kind, name
 }
 
 func TestConnectorsEndToEnd(t *testing.T) {
+	t.Parallel() // own workers, functions namespace and names
 	p := harness.RequirePulsar(t)
 	dir := harness.ConnectorsDir(t)
 	nar := filepath.Join(dir, "pulsar-io-data-generator-4.0.8.nar")

@@ -140,6 +140,7 @@ func exclamationRoundTripWith(t *testing.T, opts pulsar.ClientOptions, in, out s
 }
 
 func TestFunctionsEndToEnd(t *testing.T) {
+	t.Parallel() // own workers, functions namespace and names
 	p := harness.RequirePulsar(t)
 	goFn := buildGoFunction(t)
 	tests := []struct {

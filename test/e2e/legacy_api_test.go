@@ -20,6 +20,7 @@ import (
 // /admin/functions) as Java does, and that restarting an instance that does
 // not exist is 400 on v3 and v2.
 func TestLegacyFunctionsAPI(t *testing.T) {
+	t.Parallel() // own workers, functions namespace and names
 	p := harness.RequirePulsar(t)
 	w := startCluster(t, p, 1, nil)[0]
 	name := harness.UniqueName("legacy")

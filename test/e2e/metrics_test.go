@@ -105,6 +105,7 @@ func TestMetricsWithFiftyInstances(t *testing.T) {
 // metrics) merge into one page the Prometheus parser reads, with every
 // instance's function metrics under one family.
 func TestMetricsMergeJavaPythonAndGoInstances(t *testing.T) {
+	t.Parallel() // own workers, functions namespace and names
 	p := harness.RequirePulsar(t)
 	goFn := buildGoFunction(t)
 	ws := startCluster(t, p, 1, nil)

@@ -29,6 +29,7 @@ import (
 // the leader; after every step every worker must be alive, every instance
 // run exactly once where the assignments say, and no assignment be stale.
 func TestMixedCluster(t *testing.T) {
+	t.Parallel() // own workers, functions namespace and names
 	p := harness.RequirePulsar(t)
 	p.RequireJavaWorkers(t)
 	goBin := buildGoFunction(t)

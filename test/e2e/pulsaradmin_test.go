@@ -397,6 +397,7 @@ func sameFile(t *testing.T, got, want string) {
 // and Sinks APIs against two of our workers with the data-generator
 // connector: built in (builtin://) and uploaded (the NAR file itself).
 func TestPulsaradminSourcesAndSinks(t *testing.T) {
+	t.Parallel() // own workers, functions namespace and names
 	p := harness.RequirePulsar(t)
 	dir := harness.ConnectorsDir(t)
 	nar := filepath.Join(dir, "pulsar-io-data-generator-4.0.8.nar")

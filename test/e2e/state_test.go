@@ -75,6 +75,7 @@ func sendSentences(t *testing.T, p harness.Pulsar, topic string, schema bool, se
 // pulsar-admin reads the counts through our worker (F23), writes and reads
 // back a string (F24), and deleting the function drops its state table.
 func TestFunctionStateEndToEnd(t *testing.T) {
+	t.Parallel() // own workers, functions namespace and names
 	p := harness.RequirePulsar(t)
 	storage := p.RequireStateStorage(t)
 	tests := []struct {
