@@ -3,6 +3,7 @@ package broker
 import (
 	"context"
 	"log/slog"
+	"strings"
 
 	pulsarlog "github.com/apache/pulsar-client-go/pulsar/log"
 )
@@ -13,7 +14,8 @@ import (
 // is a line per topic per instance, noise that buries the worker's own
 // lines. So its INFO becomes our DEBUG, its DEBUG (a firehose of wire
 // commands) is dropped, and its WARN and ERROR stay what they are: those are
-// the lines an operator needs (lost connections, failed subscriptions).
+// the lines an operator needs (lost connections, failed subscriptions). One
+// expected warning, "all filtered", is DEBUG too (see Handle).
 func clientLogger(l *slog.Logger) pulsarlog.Logger {
 	return pulsarlog.NewLoggerWithSlog(slog.New(clientLevels{l.Handler()}).With("component", "pulsar-client"))
 }
@@ -43,6 +45,15 @@ func (h clientLevels) Handle(ctx context.Context, r slog.Record) error {
 	l, ok := clientLevel(r.Level)
 	if !ok {
 		return nil
+	}
+	if l == slog.LevelWarn && strings.HasSuffix(r.Message, "all filtered") {
+		// "receive N messages , all filtered": a reader skipped what lies
+		// before its start position or was already acknowledged. Expected
+		// (every worker shutdown prints it twice) and nothing to act on.
+		l = slog.LevelDebug
+		if !h.Handler.Enabled(ctx, l) {
+			return nil
+		}
 	}
 	r.Level = l
 	return h.Handler.Handle(ctx, r)

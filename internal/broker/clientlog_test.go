@@ -34,6 +34,8 @@ func TestClientLoggerLevels(t *testing.T) {
 			l.WithError(errors.New("boom")).Error("Failed to create producer")
 		}, "ERROR"},
 		{"errorf kept at worker error", slog.LevelError, func(l pulsarlog.Logger) { l.Errorf("Failed %d", 2) }, "ERROR"},
+		{"all filtered hidden at worker info", slog.LevelInfo, func(l pulsarlog.Logger) { l.Warnf("receive %d messages , all filtered", 1) }, ""},
+		{"all filtered is debug at worker debug", slog.LevelDebug, func(l pulsarlog.Logger) { l.Warnf("receive %d messages , all filtered", 1) }, "DEBUG"},
 		{"warn hidden at worker error", slog.LevelError, func(l pulsarlog.Logger) { l.Warn("Connection closed") }, ""},
 	}
 	for _, tt := range tests {

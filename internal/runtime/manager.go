@@ -893,7 +893,8 @@ func (m *Manager) stop(proc Process, log *slog.Logger) {
 	defer grace.Stop()
 	select {
 	case exit := <-proc.Wait():
-		log.Info("instance process stopped", "pid", proc.Pid(), "exit", exit.Code, "signal", exit.Signal)
+		exit.Output = "" // the last lines are for crashes; this one was asked to stop
+		log.Info("instance process stopped", "pid", proc.Pid(), "exit", exit.String())
 		return
 	case <-grace.C:
 	}
