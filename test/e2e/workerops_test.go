@@ -69,8 +69,15 @@ func restStatus(w *harness.Worker, name string) (functionStatus, error) {
 // waitAllRunning waits until n instances of name run, on the workers placed says.
 func waitAllRunning(t *testing.T, w *harness.Worker, name string, n int, timeout time.Duration) functionStatus {
 	t.Helper()
+	return waitAllRunningAnd(t, w, name, n, timeout, "", func(functionStatus) error { return nil })
+}
+
+// waitAllRunningAnd is waitAllRunning until also more(status) holds; what
+// says what more waits for, in the timeout's message.
+func waitAllRunningAnd(t *testing.T, w *harness.Worker, name string, n int, timeout time.Duration, what string, more func(functionStatus) error) functionStatus {
+	t.Helper()
 	var st functionStatus
-	harness.Eventually(t, timeout, fmt.Sprintf("%d instances of %s running", n, name), func() error {
+	harness.Eventually(t, timeout, fmt.Sprintf("%d instances of %s running%s", n, name, what), func() error {
 		var err error
 		if st, err = restStatus(w, name); err != nil {
 			return err
@@ -78,7 +85,7 @@ func waitAllRunning(t *testing.T, w *harness.Worker, name string, n int, timeout
 		if st.NumInstances != n || st.NumRunning != n {
 			return fmt.Errorf("%d of %d running", st.NumRunning, st.NumInstances)
 		}
-		return nil
+		return more(st)
 	})
 	return st
 }
@@ -236,14 +243,7 @@ func TestDrainMovesAllInstances(t *testing.T) {
 		}
 		return nil
 	})
-	harness.Eventually(t, 2*time.Minute, "6 instances running, none on the drained worker", func() error {
-		st, err := restStatus(ws[0], name)
-		if err != nil {
-			return err
-		}
-		if st.NumInstances != 6 || st.NumRunning != 6 {
-			return fmt.Errorf("%d of %d running", st.NumRunning, st.NumInstances)
-		}
+	waitAllRunningAnd(t, ws[0], name, 6, 2*time.Minute, ", none on the drained worker", func(st functionStatus) error {
 		for _, in := range st.Instances {
 			if in.Status.WorkerID == victim.ID {
 				return fmt.Errorf("instance %d still on the drained worker", in.InstanceID)
